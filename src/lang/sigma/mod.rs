@@ -1,0 +1,1 @@
+//! The sigma front-end (not yet implemented).

@@ -1,0 +1,1 @@
+//! The spl front-end (not yet implemented).

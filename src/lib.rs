@@ -1,0 +1,16 @@
+//! siemc: a compiler for SIEM detection rules.
+//!
+//! Stages (data flows one way):
+//!
+//! | stage | module | output |
+//! |---|---|---|
+//! | file → document | [`source`] | metadata + embedded query text + its [`span::Origin`] |
+//! | document → AST | [`lang`]`::<language>::parse` | a per-language AST with spans |
+//! | AST → IR | [`lang`]`::<language>::lower` | [`ir::Rule`] |
+//! | IR → target | `backend` | Sigma, Kusto, matcher |
+
+pub mod diag;
+pub mod ir;
+pub mod lang;
+pub mod source;
+pub mod span;

@@ -1,0 +1,20 @@
+//! sigma rule files (not yet implemented).
+
+use super::Loaded;
+use crate::diag::{codes, Diagnostic};
+use crate::ir::SourceFormat;
+use crate::span::{FileId, SourceMap};
+
+/// Whether a YAML text looks like a sigma rule.
+pub fn looks_like(_text: &str) -> bool {
+    false
+}
+
+pub fn load(_sm: &SourceMap, file: FileId) -> Vec<Loaded> {
+    let mut l = Loaded::new(file, SourceFormat::SigmaYaml);
+    l.diags.push(Diagnostic::error(
+        codes::NOT_A_RULE,
+        "Sigma rules are not supported yet",
+    ));
+    vec![l]
+}
