@@ -1,0 +1,12 @@
+//! The kuery parser and lowering must never panic, whatever the input.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use siemc::lang::{kuery, Input};
+use siemc::span::{FileId, Origin};
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let origin = Origin::verbatim(FileId(0), 0);
+        let _ = kuery::compile(&Input { text, origin: &origin });
+    }
+});
