@@ -14,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod diag;
+pub mod driver;
 pub mod ir;
 pub mod lang;
 pub mod source;
