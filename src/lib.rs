@@ -13,6 +13,7 @@
 // only, so their size does not matter for speed.
 #![allow(clippy::result_large_err)]
 
+pub mod backend;
 pub mod diag;
 pub mod driver;
 pub mod ir;
