@@ -4,41 +4,11 @@
 use siemc::lang::{eql, Input};
 use siemc::span::{FileId, Origin};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
-
-/// `(path, query)` of every EQL rule under `root/elastic`, sorted by path.
-pub fn eql_rules(root: &Path) -> Vec<(PathBuf, String)> {
-    let mut files = Vec::new();
-    toml_files(&root.join("elastic"), &mut files);
-    files.sort();
-    files
-        .into_iter()
-        .filter_map(|p| {
-            let text = std::fs::read_to_string(&p).ok()?;
-            let doc: toml::Table = text.parse().ok()?;
-            let rule = doc.get("rule")?.as_table()?;
-            if rule.get("language")?.as_str()? != "eql" {
-                return None;
-            }
-            let query = rule.get("query")?.as_str()?.to_string();
-            Some((p, query))
-        })
-        .collect()
-}
+#[path = "eql_oracle/rules.rs"]
+mod rules;
+use rules::eql_rules;
 
 #[test]
 fn corpus_eql_compiles() {
@@ -81,7 +51,7 @@ fn corpus_eql_compiles() {
         100.0 * ok as f64 / rules.len() as f64
     );
     let mut top: Vec<_> = reasons.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|t| std::cmp::Reverse(t.1));
     for (reason, n) in top.iter().take(15) {
         println!("  {n:4}  {reason}");
     }
