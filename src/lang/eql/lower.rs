@@ -15,7 +15,8 @@ pub struct Lowerer {
     pub warnings: Vec<Diagnostic>,
 }
 
-type LResult<T> = Result<T, Diagnostic>;
+/// Errors are boxed: results stay small, so deep nesting costs little stack.
+type LResult<T> = Result<T, Box<Diagnostic>>;
 
 fn case_of(insensitive: bool) -> Case {
     if insensitive {
@@ -147,12 +148,14 @@ impl Lowerer {
         keys.iter()
             .map(|k| match &k.kind {
                 A::Field(f) => Ok(field_ref(f)),
-                _ => Err(Diagnostic::error(
-                    codes::UNSUPPORTED_CONSTRUCT,
-                    "only fields are supported as join keys and pipe arguments",
-                )
-                .at(k.span)
-                .label("not a field")),
+                _ => Err(Box::new(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_CONSTRUCT,
+                        "only fields are supported as join keys and pipe arguments",
+                    )
+                    .at(k.span)
+                    .label("not a field"),
+                )),
             })
             .collect()
     }
@@ -180,12 +183,14 @@ impl Lowerer {
                         ..
                     }] if n.is_integer() && n.value >= 0.0 => n.value as u64,
                     _ => {
-                        return Err(Diagnostic::error(
-                            codes::UNEXPECTED_TOKEN,
-                            format!("`{name}` takes one whole number, the number of events"),
-                        )
-                        .at(p.span)
-                        .label("expected a number such as `10`"))
+                        return Err(Box::new(
+                            Diagnostic::error(
+                                codes::UNEXPECTED_TOKEN,
+                                format!("`{name}` takes one whole number, the number of events"),
+                            )
+                            .at(p.span)
+                            .label("expected a number such as `10`"),
+                        ))
                     }
                 };
                 StageKind::Limit {
@@ -255,13 +260,15 @@ impl Lowerer {
                 })
             }
             _ => {
-                return Err(Diagnostic::error(
-                    codes::UNSUPPORTED_CONSTRUCT,
-                    format!("unknown pipe `{name}`"),
-                )
-                .at(p.name_span)
-                .label("not an EQL pipe")
-                .note("Elasticsearch EQL supports the `head` and `tail` pipes"))
+                return Err(Box::new(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_CONSTRUCT,
+                        format!("unknown pipe `{name}`"),
+                    )
+                    .at(p.name_span)
+                    .label("not an EQL pipe")
+                    .note("Elasticsearch EQL supports the `head` and `tail` pipes"),
+                ))
             }
         };
         Ok(Stage { kind, span: p.span })

@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod ast;
+mod expr;
 pub mod funcs;
 pub mod lex;
 pub mod lower;
@@ -23,7 +24,9 @@ use crate::diag::Diagnostic;
 pub fn parse(input: &Input, warnings: &mut Vec<Diagnostic>) -> Result<ast::Statement, Diagnostic> {
     let tokens = lex::lex(input.text, input.origin, warnings)?;
     let depth = Depth::default();
-    parse::Parser::new(input.text, input.origin, tokens, &depth).statement()
+    parse::Parser::new(input.text, input.origin, tokens, &depth)
+        .statement()
+        .map_err(|d| *d)
 }
 
 /// Parse and lower an EQL query.
@@ -31,7 +34,7 @@ pub fn compile(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
     let mut warnings = Vec::new();
     let statement = parse(input, &mut warnings).map_err(|d| vec![d])?;
     let mut lowerer = lower::Lowerer::default();
-    let query = lowerer.statement(&statement).map_err(|d| vec![d])?;
+    let query = lowerer.statement(&statement).map_err(|d| vec![*d])?;
     warnings.extend(lowerer.warnings);
     Ok(Compiled {
         query,
