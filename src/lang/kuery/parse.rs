@@ -82,6 +82,61 @@ fn unicode_escape(i: &str) -> Option<(&str, char)> {
     Some((r, c))
 }
 
+/// Length of the token `rest` starts with (a word, or one character).
+pub(crate) fn token_len(rest: &str) -> usize {
+    let word = rest
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '.'))
+        .map(|(i, _)| i)
+        .unwrap_or(rest.len());
+    if word > 0 {
+        word
+    } else {
+        rest.chars().next().map(char::len_utf8).unwrap_or(0)
+    }
+}
+
+/// E0202 at the token `t` (whitespace already skipped) of `full`: "expected X, found Y".
+pub(crate) fn unexpected(origin: &Origin, full: &str, t: &str, expected: &str) -> Box<Diagnostic> {
+    let at = common::offset(full, t);
+    Box::new(
+        error_at(
+            origin,
+            at,
+            at + token_len(t),
+            codes::UNEXPECTED_TOKEN,
+            format!("expected {expected}, found {}", describe_next(t)),
+        )
+        .label(format!("expected {expected}")),
+    )
+}
+
+/// A missing closer (`opener` = offset, opening and closing character): E0203
+/// at the opener when the query ends at `t`, else E0202 at `t` expecting `hint`.
+pub(crate) fn unclosed(
+    origin: &Origin,
+    full: &str,
+    opener: (usize, char, char),
+    t: &str,
+    hint: &str,
+) -> Box<Diagnostic> {
+    let (open, open_ch, close) = opener;
+    if !t.is_empty() {
+        return unexpected(origin, full, t, hint);
+    }
+    Box::new(
+        error_at(
+            origin,
+            open,
+            open + open_ch.len_utf8(),
+            codes::UNCLOSED,
+            format!("unclosed `{open_ch}`"),
+        )
+        .label(format!("this `{open_ch}` is never closed"))
+        .note(format!("expected `{close}` before the end of the query")),
+    )
+}
+
 pub struct Parser<'a> {
     full: &'a str,
     origin: &'a Origin,
@@ -107,54 +162,19 @@ impl<'a> Parser<'a> {
         self.origin.span(start, end)
     }
 
-    /// Length of the token `rest` starts with (a word, or one character).
-    fn token_len(rest: &str) -> usize {
-        let word = rest
-            .char_indices()
-            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '.'))
-            .map(|(i, _)| i)
-            .unwrap_or(rest.len());
-        if word > 0 {
-            word
-        } else {
-            rest.chars().next().map(char::len_utf8).unwrap_or(0)
-        }
-    }
-
-    /// E0202 at the next token: "expected X, found Y".
     fn unexpected(&self, rest: &str, expected: &str) -> Box<Diagnostic> {
-        let t = spaces(rest);
-        let at = self.pos(t);
-        Box::new(
-            error_at(
-                self.origin,
-                at,
-                at + Self::token_len(t),
-                codes::UNEXPECTED_TOKEN,
-                format!("expected {expected}, found {}", describe_next(t)),
-            )
-            .label(format!("expected {expected}")),
-        )
+        unexpected(self.origin, self.full, spaces(rest), expected)
     }
 
-    /// A missing closing `close`: E0203 at the opener when the query ends,
-    /// E0202 at whatever stands in the way otherwise.
     fn unclosed(&self, open: usize, open_ch: char, close: char, rest: &str) -> Box<Diagnostic> {
-        if spaces(rest).is_empty() {
-            Box::new(
-                error_at(
-                    self.origin,
-                    open,
-                    open + 1,
-                    codes::UNCLOSED,
-                    format!("unclosed `{open_ch}`"),
-                )
-                .label(format!("this `{open_ch}` is never closed"))
-                .note(format!("expected `{close}` before the end of the query")),
-            )
-        } else {
-            self.unexpected(rest, &format!("`{close}`, `and` or `or`"))
-        }
+        let hint = format!("`{close}`, `and` or `or`");
+        unclosed(
+            self.origin,
+            self.full,
+            (open, open_ch, close),
+            spaces(rest),
+            &hint,
+        )
     }
 
     fn query(&self) -> Result<Node, Box<Diagnostic>> {
@@ -192,7 +212,7 @@ impl<'a> Parser<'a> {
             error_at(
                 self.origin,
                 at,
-                at + Self::token_len(rest),
+                at + token_len(rest),
                 codes::TRAILING_INPUT,
                 msg,
             )
