@@ -79,8 +79,13 @@ pub enum Values {
     One(Literal),
 }
 
-impl Node {
-    pub fn span(&self) -> Span {
+/// Nodes with a span.
+pub trait Spanned {
+    fn span(&self) -> Span;
+}
+
+impl Spanned for Node {
+    fn span(&self) -> Span {
         match self {
             Node::Or(_, s) | Node::And(_, s) | Node::Not(_, s) => *s,
             Node::Field { span, .. } | Node::Range { span, .. } | Node::Nested { span, .. } => {
@@ -91,8 +96,8 @@ impl Node {
     }
 }
 
-impl Values {
-    pub fn span(&self) -> Span {
+impl Spanned for Values {
+    fn span(&self) -> Span {
         match self {
             Values::Or(_, s) | Values::And(_, s) | Values::Not(_, s) => *s,
             Values::One(l) => l.span,

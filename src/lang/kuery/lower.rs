@@ -3,13 +3,10 @@
 
 use super::ast::{Literal, Node, RangeOp, Values};
 use super::value::{
-    bound_value, caveat_once, compare, field_ref, free_text, typed_value, FREE_TEXT,
+    bound_value, caveat_once, compare, field_ref, free_text, keyword_match, typed_value, FREE_TEXT,
 };
 use crate::diag::{codes, Diagnostic};
-use crate::ir::{
-    ArrayMode, Case, Caveat, CmpOp, Expr, ExprKind, FieldRef, Match, MatchKind, Part, Pattern,
-    Quantifier, Value,
-};
+use crate::ir::{Caveat, CmpOp, Expr, ExprKind, FieldRef, Part, Pattern, Value};
 use crate::span::Span;
 
 #[derive(Default)]
@@ -166,18 +163,7 @@ impl Lower {
                 .note("kuery has no null test; `not field: *` matches a missing field"),
             );
         }
-        Expr::new(
-            ExprKind::Match(Match {
-                field: f.clone(),
-                values: vec![value],
-                quantifier: Quantifier::Any,
-                case: Case::Sensitive,
-                kind: MatchKind::Whole,
-                array: ArrayMode::Any,
-                span,
-            }),
-            span,
-        )
+        keyword_match(f.clone(), value, span)
     }
 
     /// Kibana sends a wildcard value as a `query_string` query, which splits

@@ -8,30 +8,22 @@ pub mod parse;
 pub(crate) mod value;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::{Compiled, Input};
 use crate::diag::Diagnostic;
-use crate::ir::{Language, Query, Source};
+use crate::ir::Language;
 
 /// Parse and lower a kuery query.
 pub fn compile(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
     let node = parse::parse(input.text, input.origin).map_err(|d| vec![*d])?;
     let mut lower = lower::Lower::default();
     let filter = lower.node(&node, &[]);
-    let span = input.origin.span(0, input.text.len());
-    Ok(Compiled {
-        query: Query {
-            language: Language::Kuery,
-            source: Source {
-                span,
-                ..Source::default()
-            },
-            filter: Some(filter),
-            stages: Vec::new(),
-            span,
-        },
-        warnings: lower.warnings,
-        caveats: lower.caveats,
-    })
+    Ok(value::compiled(
+        Language::Kuery,
+        input,
+        filter,
+        lower.warnings,
+        lower.caveats,
+    ))
 }

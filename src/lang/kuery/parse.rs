@@ -3,7 +3,7 @@
 //! `grammar/kuery.ebnf`. nom supplies the token parsers; the recursion is
 //! guarded by [`Depth`].
 
-use super::ast::{Literal, Node, RangeOp, Values};
+use super::ast::{Literal, Node, RangeOp, Spanned, Values};
 use crate::diag::{codes, Diagnostic};
 use crate::ir::Part;
 use crate::lang::common::{self, describe_next, error_at, too_deep, Depth};
@@ -137,6 +137,20 @@ pub(crate) fn unclosed(
     )
 }
 
+/// E0211 over the whole (blank) query.
+pub(crate) fn empty_query(origin: &Origin, full: &str) -> Box<Diagnostic> {
+    Box::new(
+        error_at(
+            origin,
+            0,
+            full.len(),
+            codes::EMPTY_QUERY,
+            "the query is empty",
+        )
+        .label("a rule needs a condition here"),
+    )
+}
+
 pub struct Parser<'a> {
     full: &'a str,
     origin: &'a Origin,
@@ -180,16 +194,7 @@ impl<'a> Parser<'a> {
     fn query(&self) -> Result<Node, Box<Diagnostic>> {
         let i = spaces(self.full);
         if i.is_empty() {
-            return Err(Box::new(
-                error_at(
-                    self.origin,
-                    0,
-                    self.full.len(),
-                    codes::EMPTY_QUERY,
-                    "the query is empty",
-                )
-                .label("a rule needs a condition here"),
-            ));
+            return Err(empty_query(self.origin, self.full));
         }
         let (rest, node) = self.or_query(i)?;
         let rest = spaces(rest);
@@ -220,13 +225,14 @@ impl<'a> Parser<'a> {
         ))
     }
 
-    /// `item (op item)*`.
-    fn chain<T>(
+    /// `item (op item)*`, one item as is, several joined by `make`.
+    fn chain<T: Spanned>(
         &self,
         i: &'a str,
         op: fn(&str) -> Option<&str>,
         item: fn(&Self, &'a str) -> R<'a, T>,
-    ) -> R<'a, Vec<T>> {
+        make: fn(Vec<T>, Span) -> T,
+    ) -> R<'a, T> {
         let (mut rest, first) = item(self, i)?;
         let mut items = vec![first];
         while let Some(r) = op(rest) {
@@ -234,25 +240,19 @@ impl<'a> Parser<'a> {
             items.push(next);
             rest = r;
         }
-        Ok((rest, items))
+        if items.len() == 1 {
+            return Ok((rest, items.remove(0)));
+        }
+        let span = items[0].span().to(items[items.len() - 1].span());
+        Ok((rest, make(items, span)))
     }
 
     fn or_query(&self, i: &'a str) -> R<'a, Node> {
-        let (rest, mut items) = self.chain(i, or_op, Self::and_query)?;
-        if items.len() == 1 {
-            return Ok((rest, items.remove(0)));
-        }
-        let span = items[0].span().to(items[items.len() - 1].span());
-        Ok((rest, Node::Or(items, span)))
+        self.chain(i, or_op, Self::and_query, Node::Or)
     }
 
     fn and_query(&self, i: &'a str) -> R<'a, Node> {
-        let (rest, mut items) = self.chain(i, and_op, Self::not_query)?;
-        if items.len() == 1 {
-            return Ok((rest, items.remove(0)));
-        }
-        let span = items[0].span().to(items[items.len() - 1].span());
-        Ok((rest, Node::And(items, span)))
+        self.chain(i, and_op, Self::not_query, Node::And)
     }
 
     fn not_query(&self, i: &'a str) -> R<'a, Node> {
@@ -363,21 +363,11 @@ impl<'a> Parser<'a> {
     }
 
     fn or_values(&self, i: &'a str) -> R<'a, Values> {
-        let (rest, mut items) = self.chain(i, or_op, Self::and_values)?;
-        if items.len() == 1 {
-            return Ok((rest, items.remove(0)));
-        }
-        let span = items[0].span().to(items[items.len() - 1].span());
-        Ok((rest, Values::Or(items, span)))
+        self.chain(i, or_op, Self::and_values, Values::Or)
     }
 
     fn and_values(&self, i: &'a str) -> R<'a, Values> {
-        let (rest, mut items) = self.chain(i, and_op, Self::not_values)?;
-        if items.len() == 1 {
-            return Ok((rest, items.remove(0)));
-        }
-        let span = items[0].span().to(items[items.len() - 1].span());
-        Ok((rest, Values::And(items, span)))
+        self.chain(i, and_op, Self::not_values, Values::And)
     }
 
     fn not_values(&self, i: &'a str) -> R<'a, Values> {

@@ -1,32 +1,27 @@
 //! IR shapes, spans and diagnostics of the kuery front-end.
 
 use super::compile;
-use crate::diag::{codes, Code};
+use crate::diag::{codes, Code, Diagnostic};
 use crate::ir::*;
 use crate::lang::{Compiled, Input};
 use crate::span::{FileId, Origin, Span};
 
-/// The query stands at file offset 100, so spans prove the origin mapping.
-const AT: usize = 100;
+/// A front-end's `compile`.
+pub(crate) type CompileFn = fn(&Input) -> Result<Compiled, Vec<Diagnostic>>;
 
-fn ok(q: &str) -> Compiled {
-    let origin = Origin::verbatim(FileId(0), AT);
-    match compile(&Input {
+/// Compile `q` standing at file offset `at` (so spans prove the origin mapping).
+pub(crate) fn compile_ok(compile: CompileFn, q: &str, at: usize) -> Compiled {
+    let origin = Origin::verbatim(FileId(0), at);
+    compile(&Input {
         text: q,
         origin: &origin,
-    }) {
-        Ok(c) => c,
-        Err(e) => panic!("{q:?} failed: {e:?}"),
-    }
-}
-
-fn filter(q: &str) -> Expr {
-    ok(q).query.filter.expect("a filter")
+    })
+    .unwrap_or_else(|e| panic!("{q:?} failed: {e:?}"))
 }
 
 /// The code and the text range (query offsets) of the first error.
-fn err(q: &str) -> (Code, usize, usize) {
-    let origin = Origin::verbatim(FileId(0), AT);
+pub(crate) fn compile_err(compile: CompileFn, q: &str, at: usize) -> (Code, usize, usize) {
+    let origin = Origin::verbatim(FileId(0), at);
     let e = compile(&Input {
         text: q,
         origin: &origin,
@@ -34,7 +29,21 @@ fn err(q: &str) -> (Code, usize, usize) {
     .err()
     .unwrap_or_else(|| panic!("{q:?} compiled"));
     let s = e[0].span.expect("a span");
-    (e[0].code, s.start as usize - AT, s.end as usize - AT)
+    (e[0].code, s.start as usize - at, s.end as usize - at)
+}
+
+const AT: usize = 100;
+
+fn ok(q: &str) -> Compiled {
+    compile_ok(compile, q, AT)
+}
+
+fn filter(q: &str) -> Expr {
+    ok(q).query.filter.expect("a filter")
+}
+
+fn err(q: &str) -> (Code, usize, usize) {
+    compile_err(compile, q, AT)
 }
 
 fn sp(a: usize, b: usize) -> Span {

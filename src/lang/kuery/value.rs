@@ -2,10 +2,12 @@
 //! (kuery and Lucene): the typing of literal values, field references that may
 //! be name patterns, and the caveats both record.
 
+use crate::diag::Diagnostic;
 use crate::ir::{
-    Case, Caveat, CmpOp, Compare, Expr, ExprKind, FieldRef, FieldScheme, Keyword, MatchKind,
-    Number, Part, Pattern, Quantifier, Scalar, Value,
+    ArrayMode, Case, Caveat, CmpOp, Compare, Expr, ExprKind, FieldRef, FieldScheme, Keyword,
+    Language, Match, MatchKind, Number, Part, Pattern, Quantifier, Query, Scalar, Source, Value,
 };
+use crate::lang::{Compiled, Input};
 use crate::span::Span;
 
 /// `-?digits(.digits)?`: the numbers a query writes bare.
@@ -97,6 +99,48 @@ pub(crate) fn free_text(value: Value, span: Span) -> Expr {
         }),
         span,
     )
+}
+
+/// `field` equals `value` as a keyword: exact, case-sensitive, whole value,
+/// any element of an array.
+pub(crate) fn keyword_match(field: FieldRef, value: Value, span: Span) -> Expr {
+    Expr::new(
+        ExprKind::Match(Match {
+            field,
+            values: vec![value],
+            quantifier: Quantifier::Any,
+            case: Case::Sensitive,
+            kind: MatchKind::Whole,
+            array: ArrayMode::Any,
+            span,
+        }),
+        span,
+    )
+}
+
+/// The [`Compiled`] of a filter-only query (both languages are filters).
+pub(crate) fn compiled(
+    language: Language,
+    input: &Input,
+    filter: Expr,
+    warnings: Vec<Diagnostic>,
+    caveats: Vec<Caveat>,
+) -> Compiled {
+    let span = input.origin.span(0, input.text.len());
+    Compiled {
+        query: Query {
+            language,
+            source: Source {
+                span,
+                ..Source::default()
+            },
+            filter: Some(filter),
+            stages: Vec::new(),
+            span,
+        },
+        warnings,
+        caveats,
+    }
 }
 
 /// Adds a caveat once per code.

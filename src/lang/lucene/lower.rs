@@ -4,11 +4,10 @@
 use super::ast::{Body, Clause, Conj, Group, Modifier, Name, Term};
 use crate::diag::{codes, Diagnostic};
 use crate::ir::{
-    ArrayMode, Case, Caveat, CmpOp, Expr, ExprKind, FieldRef, Match, MatchKind, Part, Pattern,
-    Quantifier, Regex, RegexFlavor, Value,
+    Caveat, CmpOp, Expr, ExprKind, FieldRef, Part, Pattern, Regex, RegexFlavor, Value,
 };
 use crate::lang::kuery::value::{
-    bound_value, caveat_once, compare, field_ref, free_text, typed_value, FREE_TEXT,
+    bound_value, caveat_once, compare, field_ref, free_text, keyword_match, typed_value, FREE_TEXT,
 };
 use crate::span::Span;
 
@@ -196,18 +195,7 @@ impl Lower {
 
     fn matches(&mut self, field: FieldRef, value: Value, span: Span) -> Expr {
         caveat_once(&mut self.caveats, "lucene-analysis", ANALYSIS, span);
-        Expr::new(
-            ExprKind::Match(Match {
-                field,
-                values: vec![value],
-                quantifier: Quantifier::Any,
-                case: Case::Sensitive,
-                kind: MatchKind::Whole,
-                array: ArrayMode::Any,
-                span,
-            }),
-            span,
-        )
+        keyword_match(field, value, span)
     }
 }
 

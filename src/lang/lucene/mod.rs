@@ -11,7 +11,8 @@ mod tests;
 
 use super::{Compiled, Input};
 use crate::diag::{codes, Diagnostic};
-use crate::ir::{Language, Query, Source};
+use crate::ir::Language;
+use crate::lang::kuery::value::compiled;
 
 /// Parse and lower a Lucene query_string query.
 pub fn compile(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
@@ -39,19 +40,11 @@ pub fn compile(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
                 .note("fields are taken as keyword fields, where a phrase is one whole value"),
         );
     }
-    let span = input.origin.span(0, input.text.len());
-    Ok(Compiled {
-        query: Query {
-            language: Language::Lucene,
-            source: Source {
-                span,
-                ..Source::default()
-            },
-            filter: Some(filter),
-            stages: Vec::new(),
-            span,
-        },
+    Ok(compiled(
+        Language::Lucene,
+        input,
+        filter,
         warnings,
-        caveats: lower.caveats,
-    })
+        lower.caveats,
+    ))
 }

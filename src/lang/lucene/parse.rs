@@ -5,7 +5,7 @@ use super::ast::{Body, Clause, Conj, Group, Modifier, Name, Term};
 use crate::diag::{codes, Diagnostic};
 use crate::ir::Part;
 use crate::lang::common::{self, error_at, too_deep, Depth};
-use crate::lang::kuery::parse::{unclosed, unexpected};
+use crate::lang::kuery::parse::{empty_query, unclosed, unexpected};
 use crate::span::{Origin, Span};
 use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::IResult;
@@ -135,16 +135,7 @@ impl<'a> Parser<'a> {
     /// The whole query.
     pub fn parse(&self) -> Result<Group, Box<Diagnostic>> {
         if spaces(self.full).is_empty() {
-            return Err(Box::new(
-                error_at(
-                    self.origin,
-                    0,
-                    self.full.len(),
-                    codes::EMPTY_QUERY,
-                    "the query is empty",
-                )
-                .label("a rule needs a condition here"),
-            ));
+            return Err(empty_query(self.origin, self.full));
         }
         let (rest, group) = self.group(self.full)?;
         let rest = spaces(rest);

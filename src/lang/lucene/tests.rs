@@ -3,18 +3,14 @@
 use super::compile;
 use crate::diag::{codes, Code};
 use crate::ir::*;
-use crate::lang::{Compiled, Input};
-use crate::span::{FileId, Origin, Span};
+use crate::lang::kuery::tests::{compile_err, compile_ok};
+use crate::lang::Compiled;
+use crate::span::{FileId, Span};
 
 const AT: usize = 50;
 
 fn ok(q: &str) -> Compiled {
-    let origin = Origin::verbatim(FileId(0), AT);
-    compile(&Input {
-        text: q,
-        origin: &origin,
-    })
-    .unwrap_or_else(|e| panic!("{q:?} failed: {e:?}"))
+    compile_ok(compile, q, AT)
 }
 
 fn filter(q: &str) -> Expr {
@@ -22,15 +18,7 @@ fn filter(q: &str) -> Expr {
 }
 
 fn err(q: &str) -> (Code, usize, usize) {
-    let origin = Origin::verbatim(FileId(0), AT);
-    let e = compile(&Input {
-        text: q,
-        origin: &origin,
-    })
-    .err()
-    .unwrap_or_else(|| panic!("{q:?} compiled"));
-    let s = e[0].span.expect("a span");
-    (e[0].code, s.start as usize - AT, s.end as usize - AT)
+    compile_err(compile, q, AT)
 }
 
 fn sp(a: usize, b: usize) -> Span {
