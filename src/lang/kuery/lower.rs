@@ -3,7 +3,8 @@
 
 use super::ast::{Literal, Node, RangeOp, Values};
 use super::value::{
-    bound_value, caveat_once, compare, field_ref, free_text, keyword_match, typed_value, FREE_TEXT,
+    bound_value, caveat_once, compare, field_ref, free_text, keyword_match, or_merged, typed_value,
+    FREE_TEXT,
 };
 use crate::diag::{codes, Diagnostic};
 use crate::ir::{Caveat, CmpOp, Expr, ExprKind, FieldRef, Part, Pattern, Value};
@@ -115,26 +116,8 @@ impl Lower {
             Values::Not(inner, span) => Expr::not(self.values(f, inner), *span),
             Values::Or(items, span) => {
                 // `f: (a or b)` is one Match with the values as alternatives.
-                let mut out: Vec<Expr> = Vec::new();
-                let mut merged: Option<usize> = None;
-                for e in items.iter().map(|i| self.values(f, i)) {
-                    match (e.kind, merged) {
-                        (ExprKind::Match(m), Some(k)) => {
-                            let target = &mut out[k];
-                            target.span = target.span.to(m.span);
-                            if let ExprKind::Match(t) = &mut target.kind {
-                                t.span = t.span.to(m.span);
-                                t.values.extend(m.values);
-                            }
-                        }
-                        (ExprKind::Match(m), None) => {
-                            merged = Some(out.len());
-                            out.push(Expr::new(ExprKind::Match(m), e.span));
-                        }
-                        (kind, _) => out.push(Expr::new(kind, e.span)),
-                    }
-                }
-                Expr::or(out, *span)
+                let items = items.iter().map(|i| self.values(f, i)).collect();
+                or_merged(items, *span)
             }
         }
     }

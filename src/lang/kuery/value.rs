@@ -118,6 +118,35 @@ pub(crate) fn keyword_match(field: FieldRef, value: Value, span: Span) -> Expr {
     )
 }
 
+/// OR of `items` where the Matches on one field become one Match whose
+/// values are alternatives (`f: (a or b)`, Lucene `f:a f:b`).
+pub(crate) fn or_merged(items: Vec<Expr>, span: Span) -> Expr {
+    let mut out: Vec<Expr> = Vec::new();
+    for e in items {
+        let ExprKind::Match(m) = e.kind else {
+            out.push(e);
+            continue;
+        };
+        let same = out.iter_mut().find_map(|o| match &mut o.kind {
+            ExprKind::Match(t)
+                if t.field.name == m.field.name && t.field.name_pattern == m.field.name_pattern =>
+            {
+                Some((&mut o.span, t))
+            }
+            _ => None,
+        });
+        match same {
+            Some((ospan, t)) => {
+                *ospan = ospan.to(m.span);
+                t.span = t.span.to(m.span);
+                t.values.extend(m.values);
+            }
+            None => out.push(Expr::new(ExprKind::Match(m), e.span)),
+        }
+    }
+    Expr::or(out, span)
+}
+
 /// The [`Compiled`] of a filter-only query (both languages are filters).
 pub(crate) fn compiled(
     language: Language,

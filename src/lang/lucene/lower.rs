@@ -7,7 +7,8 @@ use crate::ir::{
     Caveat, CmpOp, Expr, ExprKind, FieldRef, Part, Pattern, Regex, RegexFlavor, Value,
 };
 use crate::lang::kuery::value::{
-    bound_value, caveat_once, compare, field_ref, free_text, keyword_match, typed_value, FREE_TEXT,
+    bound_value, caveat_once, compare, field_ref, free_text, keyword_match, or_merged, typed_value,
+    FREE_TEXT,
 };
 use crate::span::Span;
 
@@ -41,7 +42,7 @@ impl Lower {
     /// clause is required; a group of prohibitions alone matches everything
     /// else (Elasticsearch adds the match-all Lucene leaves out).
     pub fn group(&mut self, g: &Group, field: Option<&Name>) -> Result<Expr, Box<Diagnostic>> {
-        let mut clauses: Vec<(Occur, Expr)> = Vec::new();
+        let mut clauses: Vec<(Occur, Expr, Span)> = Vec::new();
         for c in &g.clauses {
             let e = self.clause(c, field)?;
             if c.conj == Some(Conj::And) {
@@ -57,20 +58,20 @@ impl Lower {
                 None if c.conj == Some(Conj::And) => Occur::Must,
                 None => Occur::Should,
             };
-            clauses.push((occur, e));
+            clauses.push((occur, e, c.span));
         }
         let of = |o: Occur| {
             clauses
                 .iter()
                 .filter(move |c| c.0 == o)
-                .map(|c| c.1.clone())
+                .map(|c| (c.1.clone(), c.2))
         };
-        let musts: Vec<Expr> = of(Occur::Must).collect();
-        let shoulds: Vec<Expr> = of(Occur::Should).collect();
+        let musts: Vec<Expr> = of(Occur::Must).map(|c| c.0).collect();
+        let shoulds: Vec<Expr> = of(Occur::Should).map(|c| c.0).collect();
         let mut parts = musts.clone();
         if musts.is_empty() {
             if !shoulds.is_empty() {
-                parts.push(Expr::or(shoulds, g.span));
+                parts.push(or_merged(shoulds, g.span));
             }
         } else {
             for s in &shoulds {
@@ -89,10 +90,7 @@ impl Lower {
                 );
             }
         }
-        parts.extend(of(Occur::MustNot).map(|e| {
-            let span = e.span;
-            Expr::not(e, span)
-        }));
+        parts.extend(of(Occur::MustNot).map(|(e, span)| Expr::not(e, span)));
         Ok(Expr::and(parts, g.span))
     }
 

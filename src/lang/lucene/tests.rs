@@ -82,10 +82,12 @@ fn wildcards_escapes_phrases_regex() {
 
 #[test]
 fn default_operator_or_and_lucene_boolean_rules() {
-    // Juxtaposed clauses are alternatives (default_operator OR).
-    let e = filter("a:1 a:2");
+    // Juxtaposed clauses are alternatives (default_operator OR); alternatives
+    // on one field are one Match.
+    let e = filter("a:1 b:2");
     assert_eq!(items(&e).len(), 2);
     assert!(matches!(e.kind, ExprKind::Or(_)));
+    assert_eq!(m(&filter("a:x a:y")).values, vec![lit("x"), lit("y")]);
     // `a OR b AND c` is `b AND c` in Lucene, with a warning on `a`.
     let c = ok("x:a OR x:b AND x:c");
     let e = c.query.filter.as_ref().unwrap();
@@ -109,8 +111,10 @@ fn default_operator_or_and_lucene_boolean_rules() {
 #[test]
 fn field_groups_exists_and_ranges() {
     let e = filter("event.type:(start OR \"process started\")");
-    let vals: Vec<_> = items(&e).iter().map(|i| m(i).field.name.clone()).collect();
-    assert_eq!(vals, vec!["event.type", "event.type"]);
+    assert_eq!(m(&e).field.name, "event.type");
+    assert_eq!(m(&e).values, vec![lit("start"), lit("process started")]);
+    let e = filter("event.type:(a AND b)");
+    assert_eq!(items(&e).len(), 2);
     assert!(
         matches!(&filter("_exists_:user.name").kind, ExprKind::Exists(f) if f.name == "user.name")
     );
