@@ -349,7 +349,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A range bound: a quoted string or a run without whitespace, `]` and `}`.
-    fn bound(&self, i: &'a str, open: usize) -> R<'a, Option<String>> {
+    fn bound(&self, i: &'a str, opener: (usize, char, char)) -> R<'a, Option<String>> {
         if i.starts_with('"') {
             let (r, raw) = self.delimited(i, '"', "string")?;
             return Ok((r, Some(decode(raw, false).1)));
@@ -359,13 +359,7 @@ impl<'a> Parser<'a> {
         match goop {
             Ok((r, "*")) => Ok((r, None)),
             Ok((r, g)) => Ok((r, Some(decode(g, false).1))),
-            Err(_) => Err(unclosed(
-                self.origin,
-                self.full,
-                (open, '[', ']'),
-                i,
-                "a range bound",
-            )),
+            Err(_) => Err(unclosed(self.origin, self.full, opener, i, "a range bound")),
         }
     }
 
@@ -373,30 +367,21 @@ impl<'a> Parser<'a> {
     fn range(&self, i: &'a str) -> R<'a, Body> {
         let start = self.pos(i);
         let lo_inclusive = i.starts_with('[');
-        let (r, lo) = self.bound(spaces(&i[1..]), start)?;
+        let opener = (start, if lo_inclusive { '[' } else { '{' }, ']');
+        let (r, lo) = self.bound(spaces(&i[1..]), opener)?;
         let r = spaces(r);
         let r = match tag::<_, _, nom::error::Error<&str>>("TO")(r) {
             Ok((after, _)) if after.starts_with(is_space) => spaces(after),
-            _ if r.is_empty() => {
-                return Err(unclosed(self.origin, self.full, (start, '[', ']'), r, ""))
-            }
+            _ if r.is_empty() => return Err(unclosed(self.origin, self.full, opener, r, "")),
             _ => return Err(self.unexpected(r, "`TO`")),
         };
-        let (r, hi) = self.bound(r, start)?;
+        let (r, hi) = self.bound(r, opener)?;
         let r = spaces(r);
         let hi_inclusive = match r.chars().next() {
             Some(']') => true,
             Some('}') => false,
             _ => {
-                let open = &i[..1];
-                let ch = if open == "[" { '[' } else { '{' };
-                return Err(unclosed(
-                    self.origin,
-                    self.full,
-                    (start, ch, ']'),
-                    r,
-                    "`]` or `}`",
-                ));
+                return Err(unclosed(self.origin, self.full, opener, r, "`]` or `}`"));
             }
         };
         let r = &r[1..];
