@@ -31,6 +31,7 @@ fn elastic_esql_rules_compile() {
     files.sort();
     let (mut total, mut ok, mut warned) = (0usize, 0usize, 0usize);
     let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut warning_kinds: BTreeMap<String, usize> = BTreeMap::new();
     for f in &files {
         let Ok(text) = std::fs::read_to_string(f) else {
             continue;
@@ -58,6 +59,16 @@ fn elastic_esql_rules_compile() {
                 if !c.warnings.is_empty() {
                     warned += 1;
                 }
+                for w in &c.warnings {
+                    *warning_kinds
+                        .entry(format!("{} {}", w.code, w.message))
+                        .or_default() += 1;
+                }
+                for cv in &c.caveats {
+                    *warning_kinds
+                        .entry(format!("caveat: {}", cv.message))
+                        .or_default() += 1;
+                }
             }
             Err(ds) => {
                 let d = &ds[0];
@@ -69,6 +80,9 @@ fn elastic_esql_rules_compile() {
                     .push(format!("{}: {near:?}", f.display()));
             }
         }
+    }
+    for (w, n) in &warning_kinds {
+        println!("  warning {n:4}  {w}");
     }
     let mut top: Vec<_> = reasons.iter().collect();
     top.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
