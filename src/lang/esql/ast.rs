@@ -176,8 +176,9 @@ pub enum ExprKind {
     Neg(Box<Expr>),
     Arith(ArithOp, Box<Expr>, Box<Expr>),
     Cmp(Cmp, Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// `a AND b AND ...` (flat: long chains never nest deeply).
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Not(Box<Expr>),
     In {
         expr: Box<Expr>,

@@ -28,8 +28,8 @@ impl Lower<'_> {
     pub fn truth(&mut self, e: &ast::Expr) -> Expr {
         let span = e.span;
         match &e.kind {
-            ExprKind::And(a, b) => Expr::and(vec![self.truth(a), self.truth(b)], span),
-            ExprKind::Or(a, b) => Expr::or(vec![self.truth(a), self.truth(b)], span),
+            ExprKind::And(items) => Expr::and(items.iter().map(|i| self.truth(i)).collect(), span),
+            ExprKind::Or(items) => Expr::or(items.iter().map(|i| self.truth(i)).collect(), span),
             ExprKind::Not(a) => respan(self.falsity(a), span),
             ExprKind::Lit(Lit::Bool(b)) => Expr::new(K::Const(*b), span),
             ExprKind::Lit(Lit::Null) => Expr::new(K::Const(false), span),
@@ -57,8 +57,8 @@ impl Lower<'_> {
     pub fn falsity(&mut self, e: &ast::Expr) -> Expr {
         let span = e.span;
         match &e.kind {
-            ExprKind::And(a, b) => Expr::or(vec![self.falsity(a), self.falsity(b)], span),
-            ExprKind::Or(a, b) => Expr::and(vec![self.falsity(a), self.falsity(b)], span),
+            ExprKind::And(items) => Expr::or(items.iter().map(|i| self.falsity(i)).collect(), span),
+            ExprKind::Or(items) => Expr::and(items.iter().map(|i| self.falsity(i)).collect(), span),
             ExprKind::Not(a) => respan(self.truth(a), span),
             ExprKind::Lit(Lit::Bool(b)) => Expr::new(K::Const(!*b), span),
             ExprKind::Lit(Lit::Null) => Expr::new(K::Const(false), span),

@@ -34,25 +34,25 @@ pub fn span_unit(unit: &str) -> Option<u64> {
 impl<'a> Parser<'a> {
     /// A boolean expression (the loosest level).
     pub fn expr(&self, s: &'a str) -> Res<'a, Expr> {
-        let (mut s, mut left) = self.and_expr(s)?;
+        let (mut s, first) = self.and_expr(s)?;
+        let mut items = vec![first];
         while let Some(r) = keyword(s, "or") {
             let (r, right) = self.and_expr(r)?;
-            let span = left.span.to(right.span);
-            left = Expr::new(ExprKind::Or(Box::new(left), Box::new(right)), span);
+            items.push(right);
             s = r;
         }
-        Ok((s, left))
+        Ok((s, flat(items, ExprKind::Or)))
     }
 
     fn and_expr(&self, s: &'a str) -> Res<'a, Expr> {
-        let (mut s, mut left) = self.not_expr(s)?;
+        let (mut s, first) = self.not_expr(s)?;
+        let mut items = vec![first];
         while let Some(r) = keyword(s, "and") {
             let (r, right) = self.not_expr(r)?;
-            let span = left.span.to(right.span);
-            left = Expr::new(ExprKind::And(Box::new(left), Box::new(right)), span);
+            items.push(right);
             s = r;
         }
-        Ok((s, left))
+        Ok((s, flat(items, ExprKind::And)))
     }
 
     fn not_expr(&self, s: &'a str) -> Res<'a, Expr> {
@@ -167,6 +167,8 @@ impl<'a> Parser<'a> {
     fn additive(&self, s: &'a str) -> Res<'a, Expr> {
         let start = skip(s);
         let (mut s, mut left) = self.multiplicative(start)?;
+        // a chain nests as deep as it is long: count it
+        let mut guards = Vec::new();
         loop {
             let t = skip(s);
             let op = match t.chars().next() {
@@ -174,6 +176,7 @@ impl<'a> Parser<'a> {
                 Some('-') => ArithOp::Sub,
                 _ => return Ok((s, left)),
             };
+            guards.push(self.enter(t)?);
             let (r, right) = self.multiplicative(&t[1..])?;
             let span = self.span_from(start, r);
             left = Expr::new(ExprKind::Arith(op, Box::new(left), Box::new(right)), span);
@@ -184,6 +187,7 @@ impl<'a> Parser<'a> {
     fn multiplicative(&self, s: &'a str) -> Res<'a, Expr> {
         let start = skip(s);
         let (mut s, mut left) = self.unary(start)?;
+        let mut guards = Vec::new();
         loop {
             let t = skip(s);
             let op = match t.chars().next() {
@@ -192,6 +196,7 @@ impl<'a> Parser<'a> {
                 Some('%') => ArithOp::Mod,
                 _ => return Ok((s, left)),
             };
+            guards.push(self.enter(t)?);
             let (r, right) = self.unary(&t[1..])?;
             let span = self.span_from(start, r);
             left = Expr::new(ExprKind::Arith(op, Box::new(left), Box::new(right)), span);
@@ -226,7 +231,9 @@ impl<'a> Parser<'a> {
     fn cast(&self, s: &'a str) -> Res<'a, Expr> {
         let start = skip(s);
         let (mut s, mut e) = self.primary(start)?;
+        let mut guards = Vec::new();
         while let Some(r) = punct(s, "::") {
+            guards.push(self.enter(s)?);
             let (r, ty) = word(skip(r)).map_err(|_| self.unexpected(r, "a type name"))?;
             let span = self.span_from(start, r);
             e = Expr::new(ExprKind::Cast(Box::new(e), ty.to_ascii_lowercase()), span);
@@ -430,4 +437,13 @@ impl<'a> Parser<'a> {
             None => fail(self.unexpected(s, "a string")),
         }
     }
+}
+
+/// One item as is, several as a flat AND / OR.
+fn flat(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> ExprKind) -> Expr {
+    if items.len() == 1 {
+        return items.remove(0);
+    }
+    let span = items[0].span.to(items[items.len() - 1].span);
+    Expr::new(make(items), span)
 }

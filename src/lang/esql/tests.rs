@@ -637,3 +637,21 @@ fn syntax_errors_are_precise() {
     let q = "from a | stats";
     assert_eq!(err(q).code, codes::UNEXPECTED_TOKEN);
 }
+
+#[test]
+fn long_chains_do_not_overflow() {
+    let q = format!("from a | where {}b == 2", "a == 1 or ".repeat(20_000));
+    let c = ok(&q);
+    let ExprKind::Or(items) = &c.query.filter.unwrap().kind else {
+        panic!()
+    };
+    assert_eq!(items.len(), 20_001);
+    let q = format!("from a | where {}b == 2", "not a == 1 and ".repeat(20_000));
+    ok(&q);
+    let q = format!("from a | eval x = {}1", "1 + ".repeat(20_000));
+    assert_eq!(err(&q).code, codes::TOO_DEEP);
+    let q = format!("from a | eval x = 1{}", "::long".repeat(20_000));
+    assert_eq!(err(&q).code, codes::TOO_DEEP);
+    let q = format!("from a{}", " | limit 1".repeat(20_000));
+    assert_eq!(ok(&q).query.stages.len(), 20_000);
+}
