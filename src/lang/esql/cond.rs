@@ -23,7 +23,7 @@ struct Target {
     fold: Option<bool>,
 }
 
-impl Lower<'_> {
+impl Lower {
     /// The rows where `e` is true.
     pub fn truth(&mut self, e: &ast::Expr) -> Expr {
         let span = e.span;

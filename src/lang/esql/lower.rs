@@ -11,12 +11,11 @@ use crate::ir::{
 use crate::span::Span;
 use std::collections::HashSet;
 
-pub struct Lower<'a> {
+pub struct Lower {
     /// Columns computed so far (EVAL, STATS, RENAME, DISSECT, GROK...).
     computed: HashSet<String>,
     pub warnings: Vec<Diagnostic>,
     pub caveats: Vec<Caveat>,
-    _text: &'a str,
 }
 
 /// ES|QL aggregate functions.
@@ -45,12 +44,11 @@ const AGGREGATES: &[&str] = &[
     "last",
 ];
 
-pub fn lower(q: &ast::Query, text: &str) -> (Query, Vec<Diagnostic>, Vec<Caveat>) {
+pub fn lower(q: &ast::Query) -> (Query, Vec<Diagnostic>, Vec<Caveat>) {
     let mut l = Lower {
         computed: HashSet::new(),
         warnings: Vec::new(),
         caveats: Vec::new(),
-        _text: text,
     };
     let mut source = Source {
         span: q.source.span,
@@ -98,7 +96,7 @@ pub fn lower(q: &ast::Query, text: &str) -> (Query, Vec<Diagnostic>, Vec<Caveat>
     (query, l.warnings, l.caveats)
 }
 
-impl Lower<'_> {
+impl Lower {
     pub fn fref(&self, name: &str, span: Span) -> FieldRef {
         let scheme = if self.computed.contains(name) {
             FieldScheme::Computed

@@ -39,7 +39,7 @@ pub fn compile(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
 
 fn compile_here(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
     let ast = parse(input.text, input.origin).map_err(|d| vec![*d])?;
-    let (query, warnings, caveats) = lower::lower(&ast, input.text);
+    let (query, warnings, caveats) = lower::lower(&ast);
     Ok(Compiled {
         query,
         warnings,
