@@ -339,3 +339,123 @@ impl<'a> Parser<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::FileId;
+
+    fn parse(s: &str) -> Result<Condition, Diagnostic> {
+        parse_condition(s, &Origin::verbatim(FileId(0), 0))
+    }
+
+    /// A compact rendering: `(a & b)`, `(a | b)`, `!a`, `any(p)`, `all(them)`.
+    fn show(c: &Cond) -> String {
+        let join = |items: &[Cond], op: &str| {
+            let v: Vec<String> = items.iter().map(show).collect();
+            format!("({})", v.join(op))
+        };
+        match &c.kind {
+            CondKind::Or(i) => join(i, " | "),
+            CondKind::And(i) => join(i, " & "),
+            CondKind::Not(i) => format!("!{}", show(i)),
+            CondKind::Ident(n) => n.clone(),
+            CondKind::Of { quantifier, target } => {
+                let t = match target {
+                    OfTarget::Them => "them".to_string(),
+                    OfTarget::Pattern(p) => p.clone(),
+                };
+                let q = if *quantifier == OfQuantifier::All {
+                    "all"
+                } else {
+                    "any"
+                };
+                format!("{q}({t})")
+            }
+        }
+    }
+
+    fn ok(s: &str) -> String {
+        show(&parse(s).expect("parses").expr)
+    }
+
+    #[test]
+    fn precedence_or_and_not_of() {
+        assert_eq!(ok("a or b and c"), "(a | (b & c))");
+        assert_eq!(ok("a and b or c"), "((a & b) | c)");
+        assert_eq!(ok("not a and b"), "(!a & b)");
+        assert_eq!(ok("not a or not b"), "(!a | !b)");
+        assert_eq!(ok("not 1 of filter_*"), "!any(filter_*)");
+        assert_eq!(
+            ok("all of sel_* and not 1 of them"),
+            "(all(sel_*) & !any(them))"
+        );
+        assert_eq!(ok("any of x*"), "any(x*)");
+        assert_eq!(ok("a and (b or c)"), "(a & (b | c))");
+        assert_eq!(ok("(((a)))"), "a");
+        assert_eq!(ok("not not a"), "!!a");
+        assert_eq!(ok("a and\n  (\n    b or c\n  )"), "(a & (b | c))");
+    }
+
+    #[test]
+    fn identifiers_may_look_like_keywords_prefixes() {
+        assert_eq!(ok("android and order"), "(android & order)");
+        assert_eq!(ok("_hidden or all_x"), "(_hidden | all_x)");
+        assert_eq!(ok("sel-1 and sel.2"), "(sel-1 & sel.2)");
+    }
+
+    #[test]
+    fn spans_cover_the_text() {
+        let c = parse("a and (b or c)").unwrap().expr;
+        assert_eq!((c.start, c.end), (0, 14));
+        let CondKind::And(items) = &c.kind else {
+            panic!()
+        };
+        assert_eq!((items[1].start, items[1].end), (6, 14));
+    }
+
+    #[test]
+    fn errors_have_codes_and_places() {
+        let e = parse("a and (b or c").unwrap_err();
+        assert_eq!(e.code, codes::UNCLOSED);
+        assert_eq!(e.span.map(|s| (s.start, s.end)), Some((6, 7)));
+        let e = parse("a and b)").unwrap_err();
+        assert_eq!(e.code, codes::TRAILING_INPUT);
+        assert_eq!(e.span.map(|s| s.start), Some(7));
+        let e = parse("a and").unwrap_err();
+        assert_eq!(e.code, codes::UNEXPECTED_TOKEN);
+        let e = parse("a or or b").unwrap_err();
+        assert_eq!(e.code, codes::UNEXPECTED_TOKEN);
+        assert_eq!(e.span.map(|s| s.start), Some(5));
+        let e = parse("1 of").unwrap_err();
+        assert_eq!(e.code, codes::UNEXPECTED_TOKEN);
+        assert_eq!(parse("  ").unwrap_err().code, codes::EMPTY_QUERY);
+        assert_eq!(
+            parse("a | near b").unwrap_err().code,
+            codes::UNSUPPORTED_CONSTRUCT
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_e0205() {
+        let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = parse(&deep).unwrap_err();
+        assert_eq!(e.code, codes::TOO_DEEP);
+        let nots = format!("{}a", "not ".repeat(10_000));
+        assert_eq!(parse(&nots).unwrap_err().code, codes::TOO_DEEP);
+    }
+
+    #[test]
+    fn aggregation_of_sigma_1() {
+        let a = parse("sel | count(dst) by src > 10")
+            .unwrap()
+            .aggregation
+            .unwrap();
+        assert_eq!(a.func, "count");
+        assert_eq!(a.field.map(|f| f.0), Some("dst".to_string()));
+        assert_eq!(a.by.map(|f| f.0), Some("src".to_string()));
+        assert_eq!((a.op, a.value.as_str()), (CmpOp::Gt, "10"));
+        let a = parse("sel | count() > 5").unwrap().aggregation.unwrap();
+        assert!(a.field.is_none() && a.by.is_none());
+    }
+}
