@@ -597,3 +597,77 @@ fn spans_point_at_the_source() {
     );
     assert_eq!(sm.resolve(m.span).line, 6);
 }
+
+#[test]
+fn keyword_regex_is_case_sensitive_unless_i() {
+    let e = sel("        '|re': 'a.b'");
+    let ExprKind::Keyword(k) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(k.case, Case::Sensitive);
+    assert!(matches!(k.values[0], Value::Regex(_)));
+    let e = sel("        '|re|i': 'a.b'");
+    let ExprKind::Keyword(k) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(k.case, Case::Insensitive);
+}
+
+#[test]
+fn all_with_expanding_modifier_is_and_of_ors() {
+    let e = sel(
+        "        CommandLine|windash|contains|all:\n            - ' -a '\n            - ' -b '",
+    );
+    let ExprKind::And(items) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(items.len(), 2);
+    let m = the_match(&items[0]);
+    assert_eq!((m.quantifier, m.values.len()), (Quantifier::Any, 5));
+}
+
+#[test]
+fn modifier_misuse_is_reported() {
+    for (item, code) in [
+        ("        A|re|contains|re: x", codes::MODIFIER_MISUSE),
+        ("        A|contains|re: x", codes::MODIFIER_MISUSE),
+        ("        A|exists: maybe", codes::MODIFIER_MISUSE),
+        ("        A|cidr: not-an-ip", codes::MODIFIER_MISUSE),
+        ("        A|gt: abc", codes::MODIFIER_MISUSE),
+        ("        A|fieldref: 'x*'", codes::MODIFIER_MISUSE),
+        ("        A|utf16le: 'é'", codes::MODIFIER_MISUSE),
+        ("        A: []", codes::BAD_VALUE),
+    ] {
+        assert_eq!(error_at(&rule_with(item)).0, code, "{item}");
+    }
+}
+
+#[test]
+fn sigma_1_aggregation_becomes_stages() {
+    let t = "title: t\nlogsource:\n    product: x\ndetection:\n    sel:\n        A: 1\n    timeframe: 5m\n    condition: sel | count(User) by Host > 10\n";
+    let (sm, l) = load(t);
+    assert!(!l[0].has_errors(), "{}", render(&sm, &l[0].diags));
+    let q = l[0].rule.as_ref().unwrap().query.clone().unwrap();
+    let StageKind::Aggregate(a) = &q.stages[0].kind else {
+        panic!()
+    };
+    assert_eq!(a.aggs[0].func, AggFunc::DistinctCount);
+    assert_eq!(a.by[0].name, "Host");
+    assert_eq!(a.span.as_ref().map(|d| d.millis), Some(300_000));
+    assert!(
+        matches!(&q.stages[1].kind, StageKind::Where(e) if matches!(&e.kind, ExprKind::Compare(c) if c.op == CmpOp::Gt))
+    );
+}
+
+#[test]
+fn yaml_errors_and_empty_files_do_not_panic() {
+    let (_, l) = load("title: [unclosed\n");
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0].diags[0].code, codes::YAML_SYNTAX);
+    let (_, l) = load("");
+    assert_eq!(l[0].diags[0].code, codes::NOT_A_RULE);
+    let (_, l) = load("title: x\ndetection: 5\n");
+    assert_eq!(l[0].diags[0].code, codes::WRONG_TYPE);
+    let (_, l) = load("title: x\ndetection:\n    sel:\n        A: 1\n");
+    assert_eq!(l[0].diags[0].code, codes::MISSING_KEY);
+}

@@ -554,7 +554,10 @@ fn field_expr(
 /// Values without a field: a keyword search over the whole event.
 fn keyword_expr(vals: &[YamlNode], mods: &[Modifier], span: Span) -> Result<Expr, Diagnostic> {
     let groups = item_values(vals, mods).map_err(|(at, msg)| misuse(at, msg, mods))?;
-    let case = if mods.contains(&Modifier::Cased) {
+    // A regex is case-sensitive unless `|i`; other keywords unless `|cased`.
+    let case = if mods.contains(&Modifier::Cased)
+        || (mods.contains(&Modifier::Re) && !mods.contains(&Modifier::ReIgnoreCase))
+    {
         Case::Sensitive
     } else {
         Case::Insensitive

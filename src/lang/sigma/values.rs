@@ -259,10 +259,6 @@ pub fn apply(m: Modifier, v: SVal, utf16_applied: bool) -> Result<Vec<SVal>, Mod
     let one = |v| Ok(vec![v]);
     match (m, v) {
         (M::All | M::Cased | M::Neq | M::Expand, v) => one(v),
-        (
-            M::Re | M::Cidr | M::Exists,
-            v @ (SVal::Regex { .. } | SVal::Cidr(_) | SVal::Exists(_)),
-        ) => one(v),
         (M::Contains | M::StartsWith | M::EndsWith, SVal::Str(mut parts)) => {
             if m != M::EndsWith && parts.last() != Some(&Part::AnyRun) {
                 parts.push(Part::AnyRun);
