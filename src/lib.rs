@@ -13,7 +13,9 @@
 // only, so their size does not matter for speed.
 #![allow(clippy::result_large_err)]
 
+pub mod backend;
 pub mod diag;
+pub mod driver;
 pub mod ir;
 pub mod lang;
 pub mod source;

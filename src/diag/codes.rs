@@ -63,4 +63,5 @@ codes! {
     // conversion
     REFUSED = "E0501": "the target cannot express a construct";
     APPROXIMATE = "W0502": "the conversion is approximate";
+    APPROXIMATE_REFUSED = "E0503": "an approximate conversion was refused under --strict";
 }

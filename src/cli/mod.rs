@@ -1,0 +1,150 @@
+//! The command line: parse arguments, call the library, render, exit code.
+//! Exit codes: 0 success, 1 a rule has errors (or was refused), 2 usage errors.
+
+mod check;
+mod convert;
+mod explain;
+mod sarif;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "siemc",
+    version,
+    about = "A compiler for SIEM detection rules (Elastic, Splunk, Sigma)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse and lower rules; report every problem with its position.
+    Check {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Rule files or folders (searched recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Convert rules to another platform's language.
+    Convert {
+        /// The target language.
+        #[arg(long = "to", value_enum)]
+        to: TargetArg,
+        /// text: the converted rules; json: one NDJSON object per rule.
+        #[arg(long, value_enum, default_value_t = ConvertFormat::Text)]
+        format: ConvertFormat,
+        /// Write one file per rule under DIR, mirroring the input tree.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Refuse anything approximate (the default).
+        #[arg(long, conflicts_with = "lenient")]
+        strict: bool,
+        /// Emit approximate conversions with their caveats recorded.
+        #[arg(long)]
+        lenient: bool,
+        /// A field/table mapping file overriding the embedded one.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// Kusto schema family.
+        #[arg(long, value_enum)]
+        schema: Option<SchemaArg>,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show the intermediate representation of rules.
+    Explain {
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetArg {
+    Sigma,
+    Kql,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvertFormat {
+    Text,
+    Json,
+    /// Kusto only: a Microsoft Sentinel analytics-rule YAML per rule.
+    SentinelYaml,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaArg {
+    Xdr,
+    Sentinel,
+    Asim,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check { format, paths } => check::run(format, &paths),
+        Command::Explain { format, paths } => explain::run(format, &paths),
+        Command::Convert {
+            to,
+            format,
+            out,
+            strict: _,
+            lenient,
+            mapping,
+            schema,
+            paths,
+        } => {
+            let target = match to {
+                TargetArg::Sigma => siemc::backend::Target::Sigma,
+                TargetArg::Kql => siemc::backend::Target::Kql,
+            };
+            if format == ConvertFormat::SentinelYaml && target != siemc::backend::Target::Kql {
+                eprintln!("error: --format sentinel-yaml goes with --to kql");
+                return 2;
+            }
+            let opts = siemc::backend::Options {
+                lenient,
+                mapping,
+                schema: schema.map(|s| format!("{s:?}").to_ascii_lowercase()),
+                flavor: (format == ConvertFormat::SentinelYaml)
+                    .then(|| "sentinel-yaml".to_string()),
+            };
+            convert::run(convert::Args {
+                target,
+                json: format == ConvertFormat::Json,
+                out,
+                opts,
+                paths,
+            })
+        }
+    }
+}
