@@ -282,7 +282,9 @@ pub fn read_correlation(doc: &YamlNode, c: &YamlNode) -> Result<Query, Vec<Diagn
 
 /// Whether `l` is the rule `reference` names (by id or by `name`).
 fn names(l: &Loaded, reference: &str) -> bool {
-    l.rule.is_some() && (l.meta.id == reference || l.meta.handle.as_deref() == Some(reference))
+    l.rule.is_some()
+        && l.format == crate::ir::SourceFormat::SigmaYaml
+        && (l.meta.id == reference || l.meta.handle.as_deref() == Some(reference))
 }
 
 fn is_kind(l: &Loaded, kind: &str) -> bool {
