@@ -547,6 +547,48 @@ impl Printer<'_> {
                     &format!("| opaque {} ({}): {:?}{at}", o.name, o.reason, o.text),
                 );
             }
+            StageKind::Correlation(c) => {
+                let bounds: Vec<String> = c
+                    .condition
+                    .iter()
+                    .map(|(op, n)| format!("{} {}", op.symbol(), n.text))
+                    .collect();
+                let mut s = format!(
+                    "| correlation {} by [{}] timespan={}",
+                    c.kind.as_str(),
+                    fields(self, &c.group_by),
+                    c.timespan.text
+                );
+                if let CorrelationKind::ValuePercentile(p) = c.kind {
+                    s += &format!(" percentile={p}");
+                }
+                if !c.fields.is_empty() {
+                    s += &format!(" of [{}]", fields(self, &c.fields));
+                }
+                if !bounds.is_empty() {
+                    s += &format!(" where {}", bounds.join(" and "));
+                }
+                if c.generate {
+                    s += " generate";
+                }
+                self.line(i, &format!("{s}{at}"));
+                for r in &c.rules {
+                    let target = match &r.rule {
+                        Some(t) => format!("-> {} {}", t.meta.id, q(&t.meta.name)),
+                        None => "(unresolved)".to_string(),
+                    };
+                    let at = self.at(r.span);
+                    self.line(i + 1, &format!("rule {} {target}{at}", r.reference));
+                }
+                for a in &c.aliases {
+                    let m: Vec<String> = a
+                        .mapping
+                        .iter()
+                        .map(|(r, f)| format!("{r}: {}", self.field(f)))
+                        .collect();
+                    self.line(i + 1, &format!("alias {} = {{{}}}", a.alias, m.join(", ")));
+                }
+            }
         }
     }
 }
