@@ -27,12 +27,7 @@ fn case_of(insensitive: bool) -> Case {
 }
 
 fn field_ref(f: &ast::Field) -> FieldRef {
-    FieldRef {
-        name: f.name.clone(),
-        scheme: FieldScheme::Ecs,
-        optional: f.optional,
-        span: f.span,
-    }
+    FieldRef { optional: f.optional, ..FieldRef::new(f.name.clone(), FieldScheme::Ecs, f.span) }
 }
 
 /// A Match of `field` against `values`: whole value, any array element.
