@@ -66,6 +66,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Stack size of the loading threads.
+const PARSER_STACK: usize = 64 << 20;
+
 enum Read {
     Text(String),
     BadUtf8(String, usize),
@@ -134,12 +137,25 @@ pub fn load_paths(paths: &[PathBuf]) -> Run {
             },
         }
     }
-    let loaded: Vec<Vec<Loaded>> = jobs
-        .par_iter()
-        .map(|(id, fmt)| source::load(&sm, *id, *fmt))
-        .collect();
+    let load_all = || -> Vec<Vec<Loaded>> {
+        jobs.par_iter()
+            .map(|(id, fmt)| source::load(&sm, *id, *fmt))
+            .collect()
+    };
+    // Recursive-descent parsers need more stack than rayon's default 2 MiB at
+    // MAX_DEPTH in debug builds; a pool with roomy stacks keeps E0205 the
+    // answer to absurd nesting, not a stack overflow.
+    let loaded = match rayon::ThreadPoolBuilder::new()
+        .stack_size(PARSER_STACK)
+        .build()
+    {
+        Ok(pool) => pool.install(load_all),
+        Err(_) => load_all(),
+    };
     rules.extend(loaded.into_iter().flatten());
     rules.sort_by_key(|l| l.file);
+    // Sigma filters and correlations may name rules of other files.
+    source::sigma::resolve(&mut rules);
     Run {
         sm,
         rules,

@@ -26,7 +26,8 @@ fn q(s: &str) -> String {
 
 pub fn value(v: &Value) -> String {
     match v {
-        Value::Str(p) => q(&p.to_wildcard_string()),
+        // One layer of escaping only: the wildcard syntax's own (`\*`, `\?`, `\\`).
+        Value::Str(p) => format!("\"{}\"", p.to_wildcard_string().replace('"', "\\\"")),
         Value::Regex(r) => {
             let mut flags = String::new();
             if r.multiline {

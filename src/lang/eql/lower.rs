@@ -27,7 +27,10 @@ fn case_of(insensitive: bool) -> Case {
 }
 
 fn field_ref(f: &ast::Field) -> FieldRef {
-    FieldRef { optional: f.optional, ..FieldRef::new(f.name.clone(), FieldScheme::Ecs, f.span) }
+    FieldRef {
+        optional: f.optional,
+        ..FieldRef::new(f.name.clone(), FieldScheme::Ecs, f.span)
+    }
 }
 
 /// A Match of `field` against `values`: whole value, any array element.

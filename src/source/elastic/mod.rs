@@ -181,7 +181,11 @@ pub fn load(sm: &SourceMap, file: FileId) -> Loaded {
         }
     }
     if let Some(q) = query.as_mut() {
-        q.source.indexes = cx.str_list(rule, "index");
+        // ES|QL names its indexes in FROM; `index` applies to the other languages.
+        let indexes = cx.str_list(rule, "index");
+        if !indexes.is_empty() {
+            q.source.indexes = indexes;
+        }
         if let Some((f, _)) = cx.str(rule, "event_category_override") {
             q.source.category_field = Some(f);
         }
