@@ -9,7 +9,12 @@
 //! | AST → IR | [`lang`]`::<language>::lower` | [`ir::Rule`] |
 //! | IR → target | `backend` | Sigma, Kusto, matcher |
 
+// Diagnostics are the error type everywhere; they are built on the error path
+// only, so their size does not matter for speed.
+#![allow(clippy::result_large_err)]
+
 pub mod diag;
+pub mod driver;
 pub mod ir;
 pub mod lang;
 pub mod source;

@@ -174,6 +174,13 @@ impl Origin {
         }
         Origin { file, segments }
     }
+    /// Rewrite every file offset (when the text was parsed from a modified copy).
+    /// Segments are kept, so offsets inside one segment stay contiguous.
+    pub fn remap(&mut self, f: impl Fn(usize) -> usize) {
+        for s in &mut self.segments {
+            s.1 = f(s.1 as usize) as u32;
+        }
+    }
     /// File offset of a text offset.
     pub fn map(&self, text_offset: usize) -> usize {
         let t = text_offset as u32;

@@ -5,6 +5,7 @@
 //! (case, wildcard vs regex vs term, missing fields, arrays, time windows) are
 //! fields here, never left to a printer. Every node has a [`Span`].
 
+pub mod display;
 mod expr;
 mod meta;
 mod stage;

@@ -5,6 +5,7 @@ pub mod elastic;
 pub mod sigma;
 pub mod splunk;
 pub mod text;
+pub mod yaml;
 
 use crate::diag::Diagnostic;
 use crate::ir::{Language, Meta, Rule, SourceFormat};
