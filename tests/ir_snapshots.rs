@@ -11,8 +11,15 @@ fn elastic_rules_ir() {
     assert!(run.rules.len() >= 6);
     for l in &run.rules {
         let path = run.sm.get(l.file).path.clone();
-        let name = PathBuf::from(&path).file_stem().unwrap().to_string_lossy().into_owned();
-        let rule = l.rule.as_ref().unwrap_or_else(|| panic!("{path} did not load: {:?}", l.diags));
+        let name = PathBuf::from(&path)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let rule = l
+            .rule
+            .as_ref()
+            .unwrap_or_else(|| panic!("{path} did not load: {:?}", l.diags));
         assert!(l.diags.is_empty(), "{path}: {:?}", l.diags);
         insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true}, {
             insta::assert_snapshot!(format!("elastic__{name}"), explain(rule, Some(&run.sm)));

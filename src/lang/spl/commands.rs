@@ -176,10 +176,7 @@ impl<'a> P<'a> {
                 }
             }
             "lookup" => {
-                let mut it = ws
-                    .iter()
-                    .filter(|w| !(w.text == "," && !w.quoted))
-                    .peekable();
+                let mut it = ws.iter().filter(|w| w.text != "," || w.quoted).peekable();
                 let table =
                     self.need_word(it.next().copied(), name_span, "lookup", "a lookup table")?;
                 let mut inputs = Vec::new();

@@ -129,6 +129,7 @@ const AGGREGATES: &[&str] = &[
     "first",
     "last",
     "rate",
+    "sparkline",
 ];
 
 pub fn is_aggregate(name: &str) -> bool {
@@ -211,6 +212,19 @@ impl<'a> P<'a> {
                     ("<", BinOp::Lt),
                     (">", BinOp::Gt),
                 ];
+                if let Some(r) = keyword(t, "IN").filter(|r| ws(r).starts_with('(')) {
+                    let open = ws(r);
+                    let (rest, mut args) = self.call_args(open)?;
+                    let span = self.span(t, rest).to(l.span);
+                    args.insert(0, l);
+                    return Ok((
+                        rest,
+                        EvalExpr {
+                            kind: EvalKind::Call("in".into(), args),
+                            span,
+                        },
+                    ));
+                }
                 let found = ops
                     .iter()
                     .find_map(|(s, op)| t.strip_prefix(s).map(|r| (*op, r)))
@@ -277,8 +291,8 @@ impl<'a> P<'a> {
                 },
             ))
         };
-        if t.starts_with('(') {
-            let (r, mut e) = self.eval_expr(&t[1..])?;
+        if let Some(inner) = t.strip_prefix('(') {
+            let (r, mut e) = self.eval_expr(inner)?;
             let r = ws(r);
             return match r.strip_prefix(')') {
                 Some(rest) => {
@@ -299,6 +313,13 @@ impl<'a> P<'a> {
         }
         let neg = t.starts_with('-');
         let digits = if neg { &t[1..] } else { t };
+        if digits.starts_with('.') && digits[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            let end = 1 + digits[1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(digits.len() - 1);
+            let rest = &digits[end..];
+            return mk(EvalKind::Num(format!("0{}", &digits[..end])), rest);
+        }
         if digits.starts_with(|c: char| c.is_ascii_digit()) {
             let mut end = digits
                 .find(|c: char| !c.is_ascii_digit())
@@ -315,8 +336,9 @@ impl<'a> P<'a> {
         }
         if t.starts_with(is_ident_start) {
             let (r, name) = ident_path(t);
-            let r2 = r;
-            if r2.starts_with('(') && !name.contains('.') {
+            let r2 = ws(r);
+            let known = FUNCTIONS.iter().any(|f| f.0.eq_ignore_ascii_case(name));
+            if r2.starts_with('(') && !name.contains('.') && (r.starts_with('(') || known) {
                 return self.e_call(t, name, r2);
             }
             let kind = match name.to_ascii_lowercase().as_str() {
@@ -341,29 +363,7 @@ impl<'a> P<'a> {
             .at(name_span)
             .label("not an eval function"));
         };
-        let _g = self.depth.enter().ok_or_else(|| self.too_deep(open))?;
-        let mut args = Vec::new();
-        let mut i = &open[1..];
-        let rest = loop {
-            let s = ws(i);
-            if let Some(r) = s.strip_prefix(')') {
-                break r;
-            }
-            if !args.is_empty() {
-                match s.strip_prefix(',') {
-                    Some(r) => i = r,
-                    None if s.is_empty() => return Err(self.unclosed(open, "call", ")")),
-                    None => return Err(self.expected(s, "`,` or `)`")),
-                }
-            }
-            let s = ws(i);
-            if s.is_empty() {
-                return Err(self.unclosed(open, "call", ")"));
-            }
-            let (r, a) = self.eval_expr(s)?;
-            args.push(a);
-            i = r;
-        };
+        let (rest, args) = self.call_args(open)?;
         if args.len() < min || args.len() > max {
             let want = match (min, max) {
                 (a, b) if a == b => format!("{a}"),
@@ -384,6 +384,33 @@ impl<'a> P<'a> {
                 span: self.span(t, rest),
             },
         ))
+    }
+
+    /// `( expr, expr, ... )` at `open` (which starts with `(`).
+    fn call_args(&self, open: &'a str) -> R<'a, Vec<EvalExpr>> {
+        let _g = self.depth.enter().ok_or_else(|| self.too_deep(open))?;
+        let mut args = Vec::new();
+        let mut i = &open[1..];
+        loop {
+            let s = ws(i);
+            if let Some(r) = s.strip_prefix(')') {
+                return Ok((r, args));
+            }
+            if !args.is_empty() {
+                match s.strip_prefix(',') {
+                    Some(r) => i = r,
+                    None if s.is_empty() => return Err(self.unclosed(open, "call", ")")),
+                    None => return Err(self.expected(s, "`,` or `)`")),
+                }
+            }
+            let s = ws(i);
+            if s.is_empty() {
+                return Err(self.unclosed(open, "call", ")"));
+            }
+            let (r, a) = self.eval_expr(s)?;
+            args.push(a);
+            i = r;
+        }
     }
 
     /// `eval a = expr [, b = expr]...`.
@@ -470,7 +497,7 @@ impl<'a> P<'a> {
         let mut end = rest;
         let mut alias = None;
         if let Some(r) = keyword(rest, "as") {
-            let (r2, w) = self.value(r, |c| matches!(c, ',' | '|' | ']' | '(' | ')'))?;
+            let (r2, w) = self.value(r, |c| matches!(c, ',' | '|' | ']'))?;
             alias = Some(w);
             end = r2;
         }

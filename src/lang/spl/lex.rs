@@ -226,12 +226,10 @@ impl<'a> P<'a> {
                     }
                     stack.push((if c == '[' { ']' } else { ')' }, &i[k..]));
                 }
-                ']' | ')' => {
-                    if stack.last().map(|s| s.0) == Some(c) {
-                        stack.pop();
-                        if stack.is_empty() {
-                            return Ok((&i[k + 1..], &i[..k + 1]));
-                        }
+                ']' | ')' if stack.last().map(|s| s.0) == Some(c) => {
+                    stack.pop();
+                    if stack.is_empty() {
+                        return Ok((&i[k + 1..], &i[..k + 1]));
                     }
                 }
                 _ => {}

@@ -134,6 +134,8 @@ fn next_piece(s: &str, from: usize) -> Piece {
     let mut k = from;
     while k < b.len() {
         match b[k] {
+            // an escaped character outside quotes (`\"` does not open a string)
+            b'\\' => k += 2,
             b'`' if s[k..].starts_with("```") => {
                 let end = s[k + 3..]
                     .find("```")
@@ -171,7 +173,7 @@ fn next_piece(s: &str, from: usize) -> Piece {
             _ => k += 1,
         }
     }
-    Piece::Text(b.len())
+    Piece::Text(b.len().max(from))
 }
 
 /// Split `a, "b,c", d` at top-level commas; arguments are trimmed.

@@ -125,9 +125,9 @@ impl<'a> P<'a> {
         {
             return Err(self.expected(t, "a search term"));
         }
-        if t.starts_with('(') {
+        if let Some(body) = t.strip_prefix('(') {
             let _g = self.depth.enter().ok_or_else(|| self.too_deep(t))?;
-            let (r, inner) = self.s_and(&t[1..], false)?;
+            let (r, inner) = self.s_and(body, false)?;
             let r = ws(r);
             let Some(rest) = r.strip_prefix(')') else {
                 return Err(if r.is_empty() {
@@ -141,7 +141,7 @@ impl<'a> P<'a> {
                     e.span = self.span(t, rest);
                     Ok((rest, e))
                 }
-                None => Err(self.expected(&t[1..], "a search term")),
+                None => Err(self.expected(body, "a search term")),
             };
         }
         if t.starts_with('[') {
@@ -190,7 +190,7 @@ impl<'a> P<'a> {
             if v.is_empty() || v.starts_with('|') || v.starts_with(')') || v.starts_with(']') {
                 return Err(self.expected(v, "a value"));
             }
-            let (rest, value) = self.value(v, value_stop)?;
+            let (rest, value) = self.search_value(v)?;
             return Ok((
                 rest,
                 SearchExpr {
@@ -240,6 +240,46 @@ impl<'a> P<'a> {
         }
         let rest = &t[end..];
         Some((rest, self.word(t, rest, t[..end].to_string(), false)))
+    }
+
+    /// A value after an operator: quoted, or bare up to whitespace, `)`, `]`
+    /// or `|`; a `(` inside a bare value opens a group that runs to its `)`
+    /// (`f=relative_time(now(), "-1d")`).
+    fn search_value(&self, v: &'a str) -> R<'a, Word> {
+        if v.starts_with('"') {
+            return self.quoted(v);
+        }
+        let b = v.as_bytes();
+        let mut depth = 0usize;
+        let mut k = 0;
+        while k < b.len() {
+            let c = b[k] as char;
+            match c {
+                '(' => depth += 1,
+                ')' if depth > 0 => depth -= 1,
+                '"' if depth > 0 => {
+                    let (r, _) = self.quoted(&v[k..])?;
+                    k = v.len() - r.len();
+                    continue;
+                }
+                '\\' => {
+                    k += 2;
+                    continue;
+                }
+                c if depth == 0 && (c.is_whitespace() || value_stop(c)) => break,
+                _ => {}
+            }
+            k += 1;
+        }
+        let k = k.min(v.len());
+        if depth > 0 {
+            return Err(self.unclosed(v, "parenthesis in a value", ")"));
+        }
+        if k == 0 {
+            return Err(self.expected(v, "a value"));
+        }
+        let rest = &v[k..];
+        Ok((rest, self.word(v, rest, v[..k].to_string(), false)))
     }
 
     /// `( v1, v2 ... )` at `l` (which starts with `(`); commas optional.
