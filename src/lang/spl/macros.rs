@@ -109,6 +109,9 @@ impl Out {
     }
     /// Append expansion text, every byte mapped inside `call`.
     fn fixed(&mut self, s: &str, call: Span) {
+        if s.is_empty() {
+            return;
+        }
         let base = self.text.len();
         let len = (call.end - call.start).max(1) as usize;
         self.segs.push((base as u32, call.start));
