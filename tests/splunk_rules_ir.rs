@@ -9,7 +9,11 @@ use std::path::PathBuf;
 #[test]
 fn splunk_rules_ir() {
     let run = load_paths(&[PathBuf::from("rules/splunk")]);
-    assert_eq!(run.rules.len(), 3, "macro files must not load as detections");
+    assert_eq!(
+        run.rules.len(),
+        3,
+        "macro files must not load as detections"
+    );
     for l in &run.rules {
         let path = run.sm.get(l.file).path.clone();
         let name = PathBuf::from(&path)

@@ -69,7 +69,11 @@ impl Expansion {
     pub fn remap(&self, mut d: Diagnostic) -> Diagnostic {
         let Some(span) = d.span else { return d };
         if let Some(site) = self.sites.iter().find(|s| {
-            s.call.file == span.file && span.start >= s.call.start && span.start < s.call.end
+            // an empty span at the call's end is the end of its expansion
+            // ("expected X, found end of query")
+            s.call.file == span.file
+                && span.start >= s.call.start
+                && (span.start < s.call.end || (span.start == s.call.end && span.end == span.start))
         }) {
             d.span = Some(site.call);
             let label = d.label.take().unwrap_or_default();

@@ -38,7 +38,41 @@ pub fn parse(input: &Input) -> Result<ast::Pipeline, Diagnostic> {
         return Err(Diagnostic::error(codes::EMPTY_QUERY, "the search is empty")
             .at(input.origin.span(0, input.text.len())));
     }
+    nesting(input)?;
     p.search(input.text)
+}
+
+/// Refuse nesting deeper than [`MAX_DEPTH`](crate::lang::MAX_DEPTH) before
+/// the recursive parsers see it: brackets and parentheses outside quoted
+/// strings are counted in one pass (E0205 at the first bracket too deep).
+fn nesting(input: &Input) -> Result<(), Diagnostic> {
+    let b = input.text.as_bytes();
+    let mut depth = 0usize;
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            b'\\' => k += 1,
+            b'"' => {
+                k += 1;
+                while k < b.len() && b[k] != b'"' {
+                    if b[k] == b'\\' {
+                        k += 1;
+                    }
+                    k += 1;
+                }
+            }
+            b'[' | b'(' => {
+                depth += 1;
+                if depth > crate::lang::MAX_DEPTH {
+                    return Err(crate::lang::common::too_deep(input.origin, k));
+                }
+            }
+            b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        k += 1;
+    }
+    Ok(())
 }
 
 /// Whether a search is a Splunk Behavioral Analytics (SSA, SPL2) pipeline:
@@ -47,8 +81,26 @@ pub fn is_ssa(text: &str) -> bool {
     text.contains("read_ssa_enriched_events(") || text.contains("write_ssa_detected_events(")
 }
 
-/// Parse and lower a search.
+/// Stack for parsing and lowering: [`MAX_DEPTH`](crate::lang::MAX_DEPTH)
+/// nested subsearches take about ten recursive frames each.
+const STACK: usize = 64 << 20;
+
+/// Parse and lower a search (on a thread with a stack large enough for the
+/// deepest nesting the parsers accept).
 pub fn compile(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("spl-compile".into())
+            .stack_size(STACK)
+            .spawn_scoped(s, || compile_here(input))
+        {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => compile_here(input),
+        }
+    })
+}
+
+fn compile_here(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
     let full = input.origin.span(0, input.text.len());
     if is_ssa(input.text) {
         let reason = "a Splunk Behavioral Analytics (SSA) pipeline in SPL2; only SPL is lowered";
