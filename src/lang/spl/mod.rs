@@ -143,3 +143,6 @@ fn compile_here(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
         caveats: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests;
