@@ -45,9 +45,10 @@ pub fn parse(input: &Input) -> Result<ast::Pipeline, Diagnostic> {
 /// Refuse nesting deeper than [`MAX_DEPTH`](crate::lang::MAX_DEPTH) before
 /// the recursive parsers see it: brackets and parentheses outside quoted
 /// strings are counted in one pass (E0205 at the first bracket too deep).
-fn nesting(input: &Input) -> Result<(), Diagnostic> {
+fn nesting(input: &Input) -> Result<usize, Diagnostic> {
     let b = input.text.as_bytes();
     let mut depth = 0usize;
+    let mut max = 0usize;
     let mut k = 0;
     while k < b.len() {
         match b[k] {
@@ -63,6 +64,7 @@ fn nesting(input: &Input) -> Result<(), Diagnostic> {
             }
             b'[' | b'(' => {
                 depth += 1;
+                max = max.max(depth);
                 if depth > crate::lang::MAX_DEPTH {
                     return Err(crate::lang::common::too_deep(input.origin, k));
                 }
@@ -72,7 +74,7 @@ fn nesting(input: &Input) -> Result<(), Diagnostic> {
         }
         k += 1;
     }
-    Ok(())
+    Ok(max)
 }
 
 /// Whether a search is a Splunk Behavioral Analytics (SSA, SPL2) pipeline:
@@ -88,6 +90,10 @@ const STACK: usize = 64 << 20;
 /// Parse and lower a search (on a thread with a stack large enough for the
 /// deepest nesting the parsers accept).
 pub fn compile(input: &Input) -> Result<Compiled, Vec<Diagnostic>> {
+    // shallow searches (nearly all) run on the caller's stack
+    if nesting(input).is_ok_and(|d| d <= 32) {
+        return compile_here(input);
+    }
     std::thread::scope(|s| {
         match std::thread::Builder::new()
             .name("spl-compile".into())
