@@ -118,6 +118,7 @@ fn show(e: &Expr) -> String {
         ExprKind::Exists(f) => format!("exists({})", f.name),
         ExprKind::Scalar(s) => scalar(s),
         ExprKind::Keyword(_) => "keyword".into(),
+        ExprKind::Subsearch(_) => "subsearch".into(),
         ExprKind::Const(b) => b.to_string(),
     }
 }
