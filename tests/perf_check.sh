@@ -18,3 +18,5 @@ check() { # folder budget_seconds
     awk -v b="$best" -v m="$budget" 'BEGIN{exit !(b<m)}' || { echo "too slow: $dir"; exit 1; }
 }
 check elastic 1.0
+check splunk/detections 1.0
+check sigma 1.0
