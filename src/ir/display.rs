@@ -278,6 +278,10 @@ impl Printer<'_> {
                 self.line(i, &s);
             }
             ExprKind::Const(b) => self.line(i, &format!("{b}{at}")),
+            ExprKind::Subsearch(sub) => {
+                self.line(i, &format!("subsearch{at}"));
+                self.query(sub);
+            }
         }
     }
 
@@ -538,6 +542,22 @@ impl Printer<'_> {
                     "| new_terms [{}] history={}{at}",
                     fields(self, &n.fields),
                     n.history_window.text
+                );
+                self.line(i, &s);
+            }
+            StageKind::Join(j) => {
+                let s = format!("| join {:?} [{}]{at}", j.kind, fields(self, &j.fields));
+                self.line(i, &s);
+                self.query(&j.query);
+            }
+            StageKind::Correlation(c) => {
+                let refs: Vec<&str> = c.rules.iter().map(|r| r.reference.as_str()).collect();
+                let s = format!(
+                    "| correlation {} [{}] by [{}] within {}{at}",
+                    c.kind.as_str(),
+                    refs.join(", "),
+                    fields(self, &c.group_by),
+                    c.timespan.text
                 );
                 self.line(i, &s);
             }

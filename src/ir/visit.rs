@@ -89,6 +89,14 @@ pub fn query_fields<'q>(q: &'q Query) -> Vec<&'q FieldRef> {
                 j.fields.iter().for_each(&mut push);
                 query_fields(&j.query).into_iter().for_each(&mut push);
             }
+            StageKind::Correlation(c) => {
+                c.group_by.iter().for_each(&mut push);
+                c.fields.iter().for_each(&mut push);
+                c.aliases
+                    .iter()
+                    .flat_map(|a| a.mapping.iter())
+                    .for_each(|(_, f)| push(f));
+            }
             StageKind::Rename(_)
             | StageKind::Project { .. }
             | StageKind::Limit { .. }
