@@ -344,9 +344,28 @@ impl<'a> Ctx<'a> {
                 let fr = FieldRef::new(f.clone(), m.field.scheme, m.field.span);
                 sv.node = Node::Str(self.field(&fr).0);
             }
+            if let Node::Str(text) = &sv.node {
+                if text.chars().any(char::is_control) {
+                    self.refuse(
+                        format!("the value {text:?} holds a control character, which Sigma tooling rejects as a likely escaping mistake"),
+                        m.span,
+                        "a control character in this value",
+                    );
+                    continue;
+                }
+            }
             match groups.iter_mut().find(|g| g.mods == sv.mods) {
                 Some(g) => {
-                    if !g.values.contains(&sv.node) {
+                    // Case-insensitive values that differ only in case are one value.
+                    let folded = |n: &Node| match n {
+                        Node::Str(x) if !g.mods.contains(&"cased") && !g.mods.contains(&"re") => {
+                            x.to_lowercase()
+                        }
+                        Node::Str(x) | Node::Raw(x) => x.clone(),
+                        _ => String::new(),
+                    };
+                    let new = folded(&sv.node);
+                    if !g.values.iter().any(|v| folded(v) == new) {
                         g.values.push(sv.node)
                     }
                 }
@@ -493,7 +512,19 @@ impl<'a> Ctx<'a> {
                 return Frag::Map(Vec::new());
             }
         };
-        self.negate_if(op == CmpOp::Ne, Frag::Map(vec![item]), neg)
+        if op == CmpOp::Ne {
+            // `f != v` holds only where `f` has a value.
+            let exists = Item {
+                field: item.field.clone(),
+                mods: vec!["exists"],
+                values: vec![Node::raw("true")],
+            };
+            let has = self.cond_of(Frag::Map(vec![exists]), neg);
+            let not = self.negate_if(true, Frag::Map(vec![item]), neg);
+            let Frag::Cond(not) = not else { return not };
+            return Frag::Cond(Cond::And(vec![has, not]));
+        }
+        Frag::Map(vec![item])
     }
 
     fn negate_if(&mut self, ne: bool, f: Frag, neg: bool) -> Frag {
@@ -573,8 +604,14 @@ fn merge_alts(alts: Vec<Vec<Item>>) -> Vec<Vec<Item>> {
                     [p] if p.key() == item.key() && !p.mods.contains(&"all") => Some(p),
                     _ => None,
                 }) {
+                    let cased = prev.mods.contains(&"cased") || prev.mods.contains(&"re");
+                    let fold = |n: &Node| match n {
+                        Node::Str(x) if !cased => x.to_lowercase(),
+                        Node::Str(x) | Node::Raw(x) => x.clone(),
+                        _ => String::new(),
+                    };
                     for v in &item.values {
-                        if !prev.values.contains(v) {
+                        if !prev.values.iter().any(|p| fold(p) == fold(v)) {
                             prev.values.push(v.clone());
                         }
                     }

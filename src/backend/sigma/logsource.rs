@@ -47,6 +47,19 @@ fn lookup<'t>(table: &'t std::collections::BTreeMap<String, Part>, key: &str) ->
 /// Choose the logsource. `categories` overrides the source's EQL categories
 /// (a sequence step's own category).
 pub fn choose(t: &Tables, source: &Source, categories: &[String], filter: Option<&Expr>) -> Chosen {
+    if let Some(l) = &source.logsource {
+        // A Sigma rule's own logsource.
+        return Chosen {
+            logsource: Logsource {
+                category: l.category.clone(),
+                product: l.product.clone(),
+                service: l.service.clone(),
+                native_fields: true,
+            },
+            filter: filter.cloned(),
+            caveats: Vec::new(),
+        };
+    }
     let ls = &t.logsources;
     let conjuncts: Vec<&Expr> = match filter.map(|e| &e.kind) {
         Some(ExprKind::And(items)) => items.iter().collect(),

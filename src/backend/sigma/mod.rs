@@ -338,11 +338,11 @@ impl Writer<'_> {
         let mut names = Vec::new();
         for (i, st) in steps.iter().enumerate() {
             let (suffix, title) = if steps.len() == 1 {
-                ("#base".to_string(), format!("{} (events)", meta.name))
+                ("#base".to_string(), format!("{} - Events", meta.name))
             } else {
                 (
                     format!("#step{}", i + 1),
-                    format!("{} (step {})", meta.name, i + 1),
+                    format!("{} - Step {}", meta.name, i + 1),
                 )
             };
             let name = format!("{handle_base}_{}", suffix.trim_start_matches('#'));

@@ -218,6 +218,15 @@ pub fn plan(rule: &Rule, q: &Query) -> Plan {
                 let names: Vec<String> = computed.iter().map(|(n, _)| n.clone()).collect();
                 let mut e = e.clone();
                 unrename_expr(&mut e, &renames);
+                if let Some((_, by)) = computed.iter().find(|(n, _)| n == "*") {
+                    // An extraction without named outputs (`spath input=X`):
+                    // any later field may come from it.
+                    caveats.push((
+                        "sigma-extracted-field",
+                        format!("fields tested after `{by}` may be extracted by it; they are written as event fields"),
+                        Some(sp),
+                    ));
+                }
                 if let Some(n) = uses(&e, &names) {
                     let by = computed
                         .iter()
@@ -273,11 +282,15 @@ pub fn plan(rule: &Rule, q: &Query) -> Plan {
             )),
             StageKind::Aggregate(a) => {
                 if pending.is_some() || shape.is_some() {
+                    let funcs: Vec<String> = a.aggs.iter().map(|g| func_name(&g.func)).collect();
                     problems.push(problem(
                         &agg_stage_name(a.mode),
-                        "a second aggregation over aggregated rows".into(),
+                        format!(
+                            "a second aggregation ({}) over aggregated rows",
+                            funcs.join(", ")
+                        ),
                         sp,
-                        false,
+                        a.mode == AggMode::Annotate,
                     ));
                     continue;
                 }
