@@ -90,7 +90,7 @@ fn written_sigma_is_accepted_by_pysigma() {
         roots.len()
     );
     let mut rs: Vec<_> = reasons.into_iter().collect();
-    rs.sort_by(|a, b| b.1.cmp(&a.1));
+    rs.sort_by_key(|r| std::cmp::Reverse(r.1));
     for (r, n) in rs.iter().take(40) {
         eprintln!("  {n:6}  {r}");
     }

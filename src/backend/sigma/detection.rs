@@ -451,9 +451,15 @@ impl<'a> Ctx<'a> {
             (Scalar::Field(a), Scalar::Field(b)) if matches!(c.op, CmpOp::Eq | CmpOp::Ne) => {
                 let (name, _) = self.field(a);
                 let (other, _) = self.field(b);
-                let mut mods = vec!["fieldref"];
+                // pySigma rejects `fieldref|cased`: the spec leaves the case of a
+                // field-to-field comparison to the back-end, so say so.
+                let mods = vec!["fieldref"];
                 if c.case == Case::Sensitive {
-                    mods.push("cased");
+                    self.caveat(
+                        "sigma-fieldref-case",
+                        format!("Sigma's fieldref does not say whether `{name} == {other}` is case-sensitive; the source was"),
+                        Some(span),
+                    );
                 }
                 let item = Item {
                     field: Some(name),
