@@ -77,6 +77,11 @@ enum Read {
 
 /// Load every rule under `paths`.
 pub fn load_paths(paths: &[PathBuf]) -> Run {
+    load_paths_with(paths, &source::Options::default())
+}
+
+/// Load every rule under `paths` with loader options (`--macros DIR`).
+pub fn load_paths_with(paths: &[PathBuf], opts: &source::Options) -> Run {
     let (files, mut file_errors) = discover(paths);
     let read: Vec<(PathBuf, bool, Read)> = files
         .into_par_iter()
@@ -139,7 +144,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Run {
     }
     let load_all = || -> Vec<Vec<Loaded>> {
         jobs.par_iter()
-            .map(|(id, fmt)| source::load(&sm, *id, *fmt))
+            .map(|(id, fmt)| source::load(&sm, *id, *fmt, opts))
             .collect()
     };
     // Recursive-descent parsers need more stack than rayon's default 2 MiB at

@@ -2,14 +2,14 @@
 
 use super::{sarif, Format};
 use siemc::diag::{render_text, to_json, Diagnostic};
-use siemc::driver::{load_paths, Run};
+use siemc::driver::{load_paths_with, Run};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-pub fn run(format: Format, paths: &[PathBuf]) -> i32 {
+pub fn run(format: Format, paths: &[PathBuf], load: &siemc::source::Options) -> i32 {
     let t0 = Instant::now();
-    let run = load_paths(paths);
+    let run = load_paths_with(paths, load);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let failed = run.rules.iter().filter(|r| r.has_errors()).count();

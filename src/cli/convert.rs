@@ -2,7 +2,7 @@
 
 use siemc::backend::{self, Options, Status, Target};
 use siemc::diag::{render_text, to_json};
-use siemc::driver::load_paths;
+use siemc::driver::load_paths_with;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ pub struct Args {
     pub out: Option<PathBuf>,
     pub opts: Options,
     pub paths: Vec<PathBuf>,
+    pub load: siemc::source::Options,
 }
 
 /// File extension of a target's output.
@@ -48,7 +49,7 @@ fn out_path(out: &Path, input: &str, roots: &[PathBuf], ext: &str, index: usize)
 }
 
 pub fn run(a: Args) -> i32 {
-    let run = load_paths(&a.paths);
+    let run = load_paths_with(&a.paths, &a.load);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();

@@ -2,12 +2,12 @@
 
 use super::ExplainFormat;
 use siemc::diag::render_text;
-use siemc::driver::load_paths;
+use siemc::driver::load_paths_with;
 use siemc::ir::display::explain;
 use std::path::PathBuf;
 
-pub fn run(format: ExplainFormat, paths: &[PathBuf]) -> i32 {
-    let run = load_paths(paths);
+pub fn run(format: ExplainFormat, paths: &[PathBuf], load: &siemc::source::Options) -> i32 {
+    let run = load_paths_with(paths, load);
     let mut code = 0;
     for l in &run.rules {
         for d in &l.diags {

@@ -16,6 +16,10 @@ use std::path::PathBuf;
     about = "A compiler for SIEM detection rules (Elastic, Splunk, Sigma)"
 )]
 pub struct Cli {
+    /// Read Splunk macro definitions (`*.yml`) from DIR instead of the
+    /// nearest `macros/` folder above each detection.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub macros: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -110,9 +114,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    let load = siemc::source::Options {
+        macros_dir: cli.macros.clone(),
+    };
     match cli.command {
-        Command::Check { format, paths } => check::run(format, &paths),
-        Command::Explain { format, paths } => explain::run(format, &paths),
+        Command::Check { format, paths } => check::run(format, &paths, &load),
+        Command::Explain { format, paths } => explain::run(format, &paths, &load),
         Command::Convert {
             to,
             format,
@@ -144,6 +151,7 @@ pub fn main() -> i32 {
                 out,
                 opts,
                 paths,
+                load,
             })
         }
     }

@@ -66,11 +66,14 @@ pub fn detect(path: &Path, text: &str) -> Option<SourceFormat> {
     }
 }
 
+/// Options of the loaders (today: where Splunk macros come from).
+pub use splunk::Options;
+
 /// Load every rule of an already-registered file of a known format.
-pub fn load(sm: &SourceMap, file: FileId, format: SourceFormat) -> Vec<Loaded> {
+pub fn load(sm: &SourceMap, file: FileId, format: SourceFormat, opts: &Options) -> Vec<Loaded> {
     match format {
         SourceFormat::ElasticToml => vec![elastic::load(sm, file)],
-        SourceFormat::SplunkYaml => vec![splunk::load(sm, file)],
+        SourceFormat::SplunkYaml => vec![splunk::load_with(sm, file, opts)],
         SourceFormat::SigmaYaml => sigma::load(sm, file),
     }
 }

@@ -1,0 +1,133 @@
+//! The command line as users run it: exit codes, output shapes, options.
+
+use std::process::Command;
+
+fn siemc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_siemc"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_exit_codes() {
+    let (code, _, err) = siemc(&["check", "rules"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("with errors"), "summary line: {err}");
+    let (code, out, _) = siemc(&[
+        "check",
+        "tests/cases/elastic-broken/eql_unclosed_string.toml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("error[E0203]"), "{out}");
+    assert!(
+        out.contains("--> tests/cases/elastic-broken/eql_unclosed_string.toml:10:31"),
+        "{out}"
+    );
+    let (code, _, _) = siemc(&["check", "--format", "yaml", "rules"]);
+    assert_eq!(code, 2, "usage error");
+    let (code, _, _) = siemc(&["check", "no/such/path"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn check_json_is_one_object_per_rule() {
+    let (code, out, _) = siemc(&[
+        "check",
+        "--format",
+        "json",
+        "tests/cases/elastic-broken/kuery_unclosed_paren.toml",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["status"], "error");
+    assert_eq!(v["format"], "elastic");
+    assert_eq!(v["language"], "kuery");
+    let d = &v["diagnostics"][0];
+    assert_eq!(
+        (d["code"].as_str(), d["line"].as_u64(), d["column"].as_u64()),
+        (Some("E0203"), Some(9), Some(23))
+    );
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "path",
+            "rule_id",
+            "name",
+            "format",
+            "language",
+            "status",
+            "diagnostics"
+        ]
+    );
+}
+
+#[test]
+fn check_sarif_has_results_with_regions() {
+    let (_, out, _) = siemc(&[
+        "check",
+        "--format",
+        "sarif",
+        "tests/cases/elastic-broken/unknown_language.toml",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(r["ruleId"], "E0107");
+    assert_eq!(r["level"], "error");
+    let region = &r["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(7), Some(12))
+    );
+    assert!(v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == "E0107"));
+}
+
+#[test]
+fn macros_option_supplies_definitions() {
+    let dir = std::env::temp_dir().join(format!("siemc-macros-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        "rules/splunk/o365_mailbox_rights_delegation.yml",
+        dir.join("d.yml"),
+    )
+    .unwrap();
+    let d = dir.to_string_lossy().into_owned();
+    let (code, out, _) = siemc(&["check", &d]);
+    assert_eq!(code, 1, "no macros/ folder above the copy: {out}");
+    assert!(out.contains("E0109"));
+    let (code, _, err) = siemc(&["check", "--macros", "rules/splunk/macros", &d]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn explain_prints_semantics() {
+    let (code, out, _) = siemc(&[
+        "explain",
+        "rules/elastic/collection_mailbox_export_via_powershell.toml",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("match process.name<ecs> any of [\"powershell.exe\""),
+        "{out}"
+    );
+    assert!(out.contains("(nocase, whole, array:any)"));
+    let (_, out, _) = siemc(&[
+        "explain",
+        "--format",
+        "json",
+        "rules/elastic/collection_mailbox_export_via_powershell.toml",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["meta"]["id"], "4242b3b0-cdff-4101-bf70-1f026c60d3d3");
+}
