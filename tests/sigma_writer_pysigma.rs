@@ -26,7 +26,10 @@ fn written_sigma_is_accepted_by_pysigma() {
         eprintln!("SIEMC_PYSIGMA_PYTHON unset: skipping (tests/pysigma/setup.sh prints it)");
         return;
     };
-    let mut roots = vec![PathBuf::from("rules"), PathBuf::from("/work/shared/seed")];
+    let mut roots = vec![
+        PathBuf::from("rules"),
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seed")),
+    ];
     if let Ok(c) = std::env::var("SIEMC_CORPORA") {
         roots.push(PathBuf::from(&c).join("elastic"));
         roots.push(PathBuf::from(&c).join("splunk"));

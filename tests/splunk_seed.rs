@@ -5,7 +5,7 @@ use siemc::source::splunk;
 use siemc::span::SourceMap;
 use std::path::Path;
 
-const SEED: &str = "/work/shared/seed/splunk";
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seed/splunk");
 const NAMES: [&str; 3] = [
     "o365_suspicious_rights_delegation",
     "email_servers_sending_high_volume_traffic_to_hosts",

@@ -148,7 +148,13 @@ pub fn head(
         meta.authors.join(", ")
     };
     e.push(("author".into(), Node::str(author)));
-    let created = meta.created.as_deref().and_then(date);
+    // Sigma's `date` is the creation date; a source that only keeps its last
+    // change (Splunk's `date:`) gives that as the best known date.
+    let created = meta
+        .created
+        .as_deref()
+        .or(meta.modified.as_deref())
+        .and_then(date);
     if let Some(d) = &created {
         e.push(("date".into(), Node::raw(d.clone())));
         if let Some(m) = meta.modified.as_deref().and_then(date).filter(|m| m != d) {
