@@ -604,16 +604,27 @@ fn alts_frag(mut alts: Vec<Vec<Item>>) -> Frag {
 fn merge_alts(alts: Vec<Vec<Item>>) -> Vec<Vec<Item>> {
     let mut out: Vec<Vec<Item>> = Vec::new();
     for a in alts {
+        // `null` (a missing field) stays its own selection: folded into a
+        // value list it would compare equal to the string 'null'.
+        let is_null = |i: &Item| {
+            i.values
+                .iter()
+                .any(|v| matches!(v, Node::Raw(x) if x == "null"))
+        };
         if let [item] = a.as_slice() {
-            if !item.mods.contains(&"all") {
+            if !item.mods.contains(&"all") && !is_null(item) {
                 if let Some(prev) = out.iter_mut().find_map(|o| match o.as_mut_slice() {
-                    [p] if p.key() == item.key() && !p.mods.contains(&"all") => Some(p),
+                    [p] if p.key() == item.key() && !p.mods.contains(&"all") && !is_null(p) => {
+                        Some(p)
+                    }
                     _ => None,
                 }) {
                     let cased = prev.mods.contains(&"cased") || prev.mods.contains(&"re");
+                    // a quoted string and a plain scalar (number, bool) never fold together
                     let fold = |n: &Node| match n {
-                        Node::Str(x) if !cased => x.to_lowercase(),
-                        Node::Str(x) | Node::Raw(x) => x.clone(),
+                        Node::Str(x) if !cased => format!("s:{}", x.to_lowercase()),
+                        Node::Str(x) => format!("s:{x}"),
+                        Node::Raw(x) => format!("r:{x}"),
                         _ => String::new(),
                     };
                     for v in &item.values {

@@ -305,6 +305,10 @@ impl Writer<'_> {
                 lsn.push((k.to_string(), Node::str(v.clone())));
             }
         }
+        // A Sigma rule's own logsource keeps its free-text `definition`.
+        if let Some(d) = source.logsource.as_ref().and_then(|l| l.definition.clone()) {
+            lsn.push(("definition".to_string(), Node::str(d)));
+        }
         doc.push(("logsource".into(), Node::Map(lsn)));
         let mut dn = det.selections;
         dn.push(("condition".into(), Node::str(det.condition)));
