@@ -6,9 +6,7 @@ use siemc::span::{FileId, Origin};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[path = "eql_oracle/rules.rs"]
-mod rules;
-use rules::eql_rules;
+mod common;
 
 #[test]
 fn corpus_eql_compiles() {
@@ -16,7 +14,11 @@ fn corpus_eql_compiles() {
         println!("SIEMC_CORPORA unset: skipping");
         return;
     };
-    let rules = eql_rules(Path::new(&root));
+    let rules: Vec<(std::path::PathBuf, String)> =
+        common::elastic_queries(Path::new(&root), &["eql"])
+            .into_iter()
+            .map(|(p, _, q)| (p, q))
+            .collect();
     assert!(!rules.is_empty(), "no EQL rules under {root}/elastic");
     let origin = Origin::verbatim(FileId(0), 0);
     let mut failures = Vec::new();

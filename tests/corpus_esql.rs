@@ -4,21 +4,9 @@
 use siemc::lang::{esql, Input};
 use siemc::span::{FileId, Origin};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            toml_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "toml") {
-            out.push(p);
-        }
-    }
-}
+mod common;
 
 #[test]
 fn elastic_esql_rules_compile() {
@@ -26,9 +14,7 @@ fn elastic_esql_rules_compile() {
         println!("SIEMC_CORPORA unset: skipping");
         return;
     };
-    let mut files = Vec::new();
-    toml_files(&Path::new(&root).join("elastic"), &mut files);
-    files.sort();
+    let files = common::files(&Path::new(&root).join("elastic"), &["toml"]);
     let (mut total, mut ok, mut warned) = (0usize, 0usize, 0usize);
     let mut reasons: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut warning_kinds: BTreeMap<String, usize> = BTreeMap::new();

@@ -5,22 +5,10 @@
 use siemc::source::{sigma, Loaded};
 use siemc::span::SourceMap;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-            out.push(p);
-        }
-    }
-}
+mod common;
 
 #[test]
 fn sigma_corpus() {
@@ -29,9 +17,7 @@ fn sigma_corpus() {
         return;
     };
     let root = Path::new(&root).join("sigma");
-    let mut files = Vec::new();
-    walk(&root, &mut files);
-    files.sort();
+    let files = common::files(&root, &["yml", "yaml"]);
     assert!(!files.is_empty(), "no files under {}", root.display());
 
     let mut sm = SourceMap::new();

@@ -12,8 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-#[path = "eql_oracle/rules.rs"]
-mod rules;
+mod common;
 
 /// Rules where the eql package is known to be wrong, with the reason.
 const ALLOWED: &[(&str, &str)] = &[];
@@ -54,7 +53,11 @@ fn eql_fields_match_the_eql_package() {
         println!("SIEMC_CORPORA or SIEMC_EQL_PYTHON unset: skipping");
         return;
     };
-    let rules = rules::eql_rules(Path::new(&root));
+    let rules: Vec<(std::path::PathBuf, String)> =
+        common::elastic_queries(Path::new(&root), &["eql"])
+            .into_iter()
+            .map(|(p, _, q)| (p, q))
+            .collect();
     assert!(!rules.is_empty(), "no EQL rules under {root}/elastic");
     let queries: Vec<&str> = rules.iter().map(|(_, q)| q.as_str()).collect();
     let expected = oracle(&python, &queries);

@@ -6,29 +6,7 @@ use siemc::driver::load_paths;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-fn is_span(s: &str) -> bool {
-    let mut it = s.splitn(2, "..");
-    matches!((it.next(), it.next()), (Some(a), Some(b)) if !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()))
-}
-
-/// JSON of a value with every span removed.
-fn span_free(mut v: serde_json::Value) -> serde_json::Value {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.remove("span");
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => {
-                a.retain(|x| !x.as_str().is_some_and(is_span));
-                a.iter_mut().for_each(strip);
-            }
-            _ => {}
-        }
-    }
-    strip(&mut v);
-    v
-}
+mod common;
 
 /// Canonical form under identities the writer relies on, all exact:
 /// AND and OR are commutative and associative (operands sorted, nested ones
@@ -144,7 +122,7 @@ fn merge_matches(items: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
 /// What must survive the round trip: the query and the meaning-bearing metadata.
 fn essence(r: &siemc::ir::Rule) -> serde_json::Value {
     let m = &r.meta;
-    let mut v = span_free(serde_json::json!({
+    let mut v = common::span_free(&serde_json::json!({
         "query": r.query, "id": m.id, "name": m.name, "severity": m.severity, "status": m.status,
         "attack": m.attack, "references": m.references, "false_positives": m.false_positives,
     }));

@@ -12,32 +12,7 @@ const NAMES: [&str; 3] = [
     "hosts_receiving_high_volume_of_network_traffic_from_email_server",
 ];
 
-fn is_span(s: &str) -> bool {
-    s.split_once("..").is_some_and(|(a, b)| {
-        !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
-    })
-}
-
-/// The query as JSON with every span removed.
-fn span_free(q: &siemc::ir::Query) -> serde_json::Value {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.remove("span");
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => {
-                // spans inside tuple variants (`Lit(value, span)`) serialize as "a..b"
-                a.retain(|x| !x.as_str().is_some_and(is_span));
-                a.iter_mut().for_each(strip)
-            }
-            _ => {}
-        }
-    }
-    let mut v = serde_json::to_value(q).expect("IR serializes");
-    strip(&mut v);
-    v
-}
+mod common;
 
 #[test]
 fn seed_generations_lower_to_the_same_query() {
@@ -64,7 +39,7 @@ fn seed_generations_lower_to_the_same_query() {
             assert!(l.meta.severity.is_some(), "{path}: no severity derived");
             assert!(!l.meta.attack.is_empty(), "{path}: no ATT&CK ids");
             let q = l.rule.and_then(|r| r.query).expect("a query");
-            queries.push((generation, span_free(&q)));
+            queries.push((generation, common::span_free(&q)));
         }
         for (g, q) in &queries[1..] {
             assert_eq!(
@@ -83,7 +58,7 @@ fn span_free_comparison_sees_differences() {
     let load = |t: &str| {
         let mut sm = SourceMap::new();
         let id = sm.add("t.yml", t);
-        span_free(&splunk::load(&sm, id).rule.unwrap().query.unwrap())
+        common::span_free(&splunk::load(&sm, id).rule.unwrap().query.unwrap())
     };
     assert_ne!(load(a), load(b));
     assert_eq!(load(a), load(&format!("\n\n{a}")));

@@ -3,21 +3,9 @@
 
 use siemc::source::yaml::{self, YamlKind, YamlNode};
 use siemc::span::FileId;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(p);
-        }
-    }
-}
+mod common;
 
 fn check(node: &YamlNode, text: &str, bad: &mut usize, checked: &mut usize) {
     match &node.kind {
@@ -59,8 +47,7 @@ fn corpus_yaml_parses_with_exact_origins() {
         println!("SIEMC_CORPORA unset: skipping the YAML corpus test");
         return;
     };
-    let mut files = Vec::new();
-    walk(Path::new(&root), &mut files);
+    let files = common::files(Path::new(&root), &["yml", "yaml"]);
     let (mut failed, mut bad, mut checked) = (Vec::new(), 0, 0);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();

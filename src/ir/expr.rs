@@ -113,6 +113,27 @@ pub struct Match {
     pub span: Span,
 }
 
+impl Match {
+    /// `field` equals any of `values` as whole values, any array element, with
+    /// the given case; other semantics are set on the result.
+    pub fn any_of(field: FieldRef, values: Vec<Value>, case: Case, span: Span) -> Match {
+        Match {
+            field,
+            values,
+            quantifier: Quantifier::Any,
+            case,
+            kind: MatchKind::Whole,
+            array: ArrayMode::Any,
+            span,
+        }
+    }
+    /// The match as an expression with the match's span.
+    pub fn into_expr(self) -> Expr {
+        let span = self.span;
+        Expr::new(ExprKind::Match(self), span)
+    }
+}
+
 /// Ordering and equality of scalar expressions (numbers, computed values,
 /// field-to-field). String equality of a field with literals is a [`Match`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -127,6 +148,16 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    /// The operator with its operands swapped: `a < b` is `b > a`.
+    pub fn flipped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            o => o,
+        }
+    }
     pub fn symbol(self) -> &'static str {
         match self {
             CmpOp::Eq => "==",

@@ -447,7 +447,7 @@ impl<'a> Ctx<'a> {
     fn compare(&mut self, c: &Compare, span: Span, neg: bool) -> Frag {
         let (field, op, lit) = match (&c.left, &c.right) {
             (Scalar::Field(f), Scalar::Lit(v, _)) => (f, c.op, v),
-            (Scalar::Lit(v, _), Scalar::Field(f)) => (f, flip(c.op), v),
+            (Scalar::Lit(v, _), Scalar::Field(f)) => (f, c.op.flipped(), v),
             (Scalar::Field(a), Scalar::Field(b)) if matches!(c.op, CmpOp::Eq | CmpOp::Ne) => {
                 let (name, _) = self.field(a);
                 let (other, _) = self.field(b);
@@ -575,16 +575,6 @@ impl<'a> Ctx<'a> {
             let key: String = mods.iter().map(|m| format!("|{m}")).collect();
             Node::Map(vec![(key, Node::List(vals))])
         }
-    }
-}
-
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        o => o,
     }
 }
 

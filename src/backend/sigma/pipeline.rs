@@ -597,7 +597,7 @@ fn agg_condition(e: &Expr, alias: &str, out: &mut Vec<(CmpOp, String)>) -> bool 
             let (op, n) = match (&c.left, &c.right) {
                 (Scalar::Field(f), Scalar::Lit(Value::Num(n), _)) if f.name == alias => (c.op, n),
                 (Scalar::Lit(Value::Num(n), _), Scalar::Field(f)) if f.name == alias => {
-                    (flip(c.op), n)
+                    (c.op.flipped(), n)
                 }
                 _ => return false,
             };
@@ -621,14 +621,4 @@ fn agg_condition(e: &Expr, alias: &str, out: &mut Vec<(CmpOp, String)>) -> bool 
 
 fn num_text(n: &Number) -> String {
     n.text.clone()
-}
-
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        o => o,
-    }
 }

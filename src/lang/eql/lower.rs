@@ -59,16 +59,6 @@ fn lit_value(v: &LitValue) -> Value {
     }
 }
 
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        other => other,
-    }
-}
-
 impl Lowerer {
     pub fn statement(&mut self, st: &ast::Statement) -> LResult<Query> {
         let mut stages = Vec::new();
@@ -330,7 +320,7 @@ impl Lowerer {
     ) -> LResult<Expr> {
         let (field, lit, op) = match (&left.kind, &right.kind) {
             (A::Field(f), A::Lit(l)) => (f, l, op),
-            (A::Lit(l), A::Field(f)) => (f, l, flip(op)),
+            (A::Lit(l), A::Field(f)) => (f, l, op.flipped()),
             (A::Field(a), A::Field(b)) => {
                 self.warnings.push(
                     Diagnostic::warning(

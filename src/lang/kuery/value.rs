@@ -4,8 +4,8 @@
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    ArrayMode, Case, Caveat, CmpOp, Compare, Expr, ExprKind, FieldRef, FieldScheme, Keyword,
-    Language, Match, MatchKind, Number, Part, Pattern, Quantifier, Query, Scalar, Source, Value,
+    Case, Caveat, CmpOp, Compare, Expr, ExprKind, FieldRef, FieldScheme, Keyword, Language, Match,
+    MatchKind, Number, Part, Pattern, Quantifier, Query, Scalar, Source, Value,
 };
 use crate::lang::{Compiled, Input};
 use crate::span::Span;
@@ -104,18 +104,7 @@ pub(crate) fn free_text(value: Value, span: Span) -> Expr {
 /// `field` equals `value` as a keyword: exact, case-sensitive, whole value,
 /// any element of an array.
 pub(crate) fn keyword_match(field: FieldRef, value: Value, span: Span) -> Expr {
-    Expr::new(
-        ExprKind::Match(Match {
-            field,
-            values: vec![value],
-            quantifier: Quantifier::Any,
-            case: Case::Sensitive,
-            kind: MatchKind::Whole,
-            array: ArrayMode::Any,
-            span,
-        }),
-        span,
-    )
+    Match::any_of(field, vec![value], Case::Sensitive, span).into_expr()
 }
 
 /// OR of `items` where the Matches on one field become one Match whose

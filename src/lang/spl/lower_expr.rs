@@ -156,18 +156,7 @@ impl Lowerer {
     }
 
     fn eq_match(&self, f: &FieldRef, values: Vec<Value>, span: Span) -> Expr {
-        Expr::new(
-            ExprKind::Match(Match {
-                field: f.clone(),
-                values,
-                quantifier: Quantifier::Any,
-                case: Case::Sensitive,
-                kind: MatchKind::Whole,
-                array: ArrayMode::Any,
-                span,
-            }),
-            span,
-        )
+        Match::any_of(f.clone(), values, Case::Sensitive, span).into_expr()
     }
 
     /// An eval expression used as a condition (`where`, `if(...)`).

@@ -7,8 +7,8 @@
 use super::Ctx;
 use crate::diag::{codes, Diagnostic};
 use crate::ir::{
-    ArrayMode, Case, CmpOp, Compare, Expr, ExprKind, FieldRef, FieldScheme, Match, MatchKind,
-    Number, Part, Pattern, Quantifier, Scalar, Value,
+    Case, CmpOp, Compare, Expr, ExprKind, FieldRef, FieldScheme, Match, Number, Part, Pattern,
+    Scalar, Value,
 };
 use crate::span::Span;
 use serde_json::Value as J;
@@ -98,18 +98,7 @@ fn field(name: &str, sp: Span) -> FieldRef {
 }
 
 fn matcher(name: &str, values: Vec<Value>, case: Case, sp: Span) -> Expr {
-    Expr::new(
-        ExprKind::Match(Match {
-            field: field(name, sp),
-            values,
-            quantifier: Quantifier::Any,
-            case,
-            kind: MatchKind::Whole,
-            array: ArrayMode::Any,
-            span: sp,
-        }),
-        sp,
-    )
+    Match::any_of(field(name, sp), values, case, sp).into_expr()
 }
 
 fn json_value(v: &J) -> Result<Value, String> {

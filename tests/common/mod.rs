@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests (each test crate uses a part).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The corpus root from `SIEMC_CORPORA`, or `None` after printing the skip notice.
+pub fn corpora(test: &str) -> Option<PathBuf> {
+    match std::env::var("SIEMC_CORPORA") {
+        Ok(r) => Some(PathBuf::from(r)),
+        Err(_) => {
+            println!("SIEMC_CORPORA unset: skipping {test}");
+            None
+        }
+    }
+}
+
+/// Files under `dir` (recursively) whose extension is one of `exts`, sorted.
+pub fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, exts, out);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| exts.contains(&x))
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, exts, &mut out);
+    out.sort();
+    out
+}
+
+/// `(path, language, query)` of every rule of the Elastic corpus whose
+/// language is one of `languages`, read with the `toml` crate (independently
+/// of siemc's own loader).
+pub fn elastic_queries(root: &Path, languages: &[&str]) -> Vec<(PathBuf, String, String)> {
+    files(&root.join("elastic"), &["toml"])
+        .into_iter()
+        .filter_map(|p| {
+            let doc: toml::Table = std::fs::read_to_string(&p).ok()?.parse().ok()?;
+            let rule = doc.get("rule")?.as_table()?;
+            let lang = rule.get("language")?.as_str()?.to_string();
+            let query = rule.get("query")?.as_str()?.to_string();
+            languages
+                .contains(&lang.as_str())
+                .then_some((p, lang, query))
+        })
+        .collect()
+}
+
+/// Whether a JSON string is a serialized span (`"12..34"`). Spans inside
+/// tuple variants (`Lit(value, span)`) serialize as such strings; a string
+/// value of that exact shape would be taken for one too.
+fn is_span(s: &str) -> bool {
+    s.split_once("..").is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+    })
+}
+
+/// JSON of an IR value with every span removed.
+pub fn span_free<T: serde::Serialize>(x: &T) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("span");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => {
+                a.retain(|x| !x.as_str().is_some_and(is_span));
+                a.iter_mut().for_each(strip);
+            }
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(x).expect("the IR serializes");
+    strip(&mut v);
+    v
+}
