@@ -131,3 +131,36 @@ fn explain_prints_semantics() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["meta"]["id"], "4242b3b0-cdff-4101-bf70-1f026c60d3d3");
 }
+
+#[test]
+fn convert_mapping_file_extends_the_field_map() {
+    let rule = "rules/elastic/collection_o365_mailbox_permission_grant.toml";
+    let (code, out, _) = siemc(&["convert", "--to", "sigma", "--format", "json", rule]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(code, 1, "strict refuses the unmapped field");
+    assert_eq!(v["status"], "unsupported");
+    assert!(v["caveats"].to_string().contains("event.outcome"), "{v}");
+    let (code, out, err) = siemc(&[
+        "convert",
+        "--to",
+        "sigma",
+        "--format",
+        "json",
+        "--mapping",
+        "tests/cases/mapping/sigma-outcome.yml",
+        rule,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (code, v["status"].as_str()),
+        (0, Some("exact")),
+        "{v} {err}"
+    );
+    assert!(
+        v["output"]
+            .as_str()
+            .unwrap()
+            .contains("ResultStatus|cased: success"),
+        "{v}"
+    );
+}

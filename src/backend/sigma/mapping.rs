@@ -82,20 +82,68 @@ pub struct Tables {
     pub meta: MetaData,
 }
 
-/// The embedded tables, parsed once. A parse error is a build defect that
-/// the unit tests catch; it is reported, not panicked on, at run time.
-pub fn tables() -> Result<&'static Tables, String> {
-    static T: OnceLock<Result<Tables, String>> = OnceLock::new();
-    T.get_or_init(|| {
-        let e = |what: &str, err: serde_yaml::Error| format!("mapping data {what}: {err}");
-        Ok(Tables {
-            fields: serde_yaml::from_str(FIELDS).map_err(|x| e("fields.yml", x))?,
-            logsources: serde_yaml::from_str(LOGSOURCES).map_err(|x| e("logsources.yml", x))?,
-            meta: serde_yaml::from_str(META).map_err(|x| e("meta.yml", x))?,
-        })
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+/// A user mapping file (`--mapping FILE`): entries that extend or replace
+/// the embedded ones, in the same shape as `data/fields.yml` and
+/// `data/logsources.yml` (every section optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Overlay {
+    #[serde(default)]
+    ecs: BTreeMap<String, Target>,
+    #[serde(default)]
+    cim: BTreeMap<String, Target>,
+    #[serde(default)]
+    overrides: BTreeMap<String, BTreeMap<String, Target>>,
+    #[serde(default)]
+    eql_categories: BTreeMap<String, Part>,
+    #[serde(default)]
+    indexes: BTreeMap<String, Part>,
+    #[serde(default)]
+    datamodels: BTreeMap<String, Part>,
+    #[serde(default)]
+    sourcetypes: BTreeMap<String, Part>,
+}
+
+/// The tables for a run: the embedded ones (a parse error there is a build
+/// defect the unit tests catch; it is reported, not panicked on), or those with a user mapping
+/// file laid over them (read once per file and process).
+pub fn tables_for(file: Option<&std::path::Path>) -> Result<std::sync::Arc<Tables>, String> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    type Cache = Mutex<HashMap<Option<std::path::PathBuf>, Arc<Tables>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = file.map(std::path::Path::to_path_buf);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(t) = cache.lock().map_err(|e| e.to_string())?.get(&key) {
+        return Ok(t.clone());
+    }
+    let e = |what: &str, err: serde_yaml::Error| format!("mapping data {what}: {err}");
+    let mut t = Tables {
+        fields: serde_yaml::from_str(FIELDS).map_err(|x| e("fields.yml", x))?,
+        logsources: serde_yaml::from_str(LOGSOURCES).map_err(|x| e("logsources.yml", x))?,
+        meta: serde_yaml::from_str(META).map_err(|x| e("meta.yml", x))?,
+    };
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|x| format!("cannot read the mapping file {}: {x}", path.display()))?;
+        let o: Overlay =
+            serde_yaml::from_str(&text).map_err(|x| e(&path.display().to_string(), x))?;
+        t.fields.ecs.extend(o.ecs);
+        t.fields.cim.extend(o.cim);
+        for (k, v) in o.overrides {
+            t.fields.overrides.entry(k).or_default().extend(v);
+        }
+        t.logsources.eql_categories.extend(o.eql_categories);
+        t.logsources.indexes.extend(o.indexes);
+        t.logsources.datamodels.extend(o.datamodels);
+        t.logsources.sourcetypes.extend(o.sourcetypes);
+    }
+    let t = Arc::new(t);
+    cache
+        .lock()
+        .map_err(|e| e.to_string())?
+        .insert(key, t.clone());
+    Ok(t)
 }
 
 /// A logsource as chosen for a rule, with what it tells the field mapping.
@@ -213,7 +261,7 @@ mod tests {
 
     #[test]
     fn tables_parse_and_map() {
-        let t = tables().unwrap();
+        let t = tables_for(None).unwrap();
         let win = Logsource {
             category: Some("process_creation".into()),
             product: Some("windows".into()),

@@ -36,7 +36,7 @@ pub use values::wildcard_text;
 
 /// Convert one rule to Sigma.
 pub fn convert(rule: &Rule, opts: &Options) -> Output {
-    let tables = match mapping::tables() {
+    let tables = match mapping::tables_for(opts.mapping.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             let mut o = Output::refused(vec![Diagnostic::error(codes::REFUSED, e)]);
@@ -52,7 +52,7 @@ pub fn convert(rule: &Rule, opts: &Options) -> Output {
         .at(rule.span)]);
     };
     let mut w = Writer {
-        t: tables,
+        t: &tables,
         rule,
         caveats: Vec::new(),
         refusals: Vec::new(),
