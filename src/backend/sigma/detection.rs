@@ -394,6 +394,26 @@ impl<'a> Ctx<'a> {
         let Some(t) = t else {
             return v.clone();
         };
+        if t == Transform::Argument {
+            self.caveat(
+                "sigma-argument-as-commandline",
+                format!(
+                    "`{}` holds single arguments; Sigma has only the whole command line, so the value is \
+                     written as a substring of it and also matches inside other arguments",
+                    f.name
+                ),
+                Some(span),
+            );
+            return match v {
+                Value::Str(p) => {
+                    let mut parts = vec![Part::AnyRun];
+                    parts.extend(p.0.iter().cloned());
+                    parts.push(Part::AnyRun);
+                    Value::Str(Pattern::from_parts(parts))
+                }
+                other => other.clone(),
+            };
+        }
         let sep = match (t, self.logsource.product.as_deref()) {
             (Transform::Extension, _) => ".",
             (_, Some("linux" | "macos")) => "/",

@@ -18,6 +18,8 @@ pub enum Transform {
     Basename,
     /// An extension compared as the end of a path (`.ext`).
     Extension,
+    /// One argument of an argument list compared as part of the command line.
+    Argument,
 }
 
 #[derive(Debug, Clone, Deserialize)]
