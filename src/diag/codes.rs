@@ -53,6 +53,10 @@ codes! {
     UNSUPPORTED_COMMAND = "W0303": "a pipeline command is kept as an opaque stage";
     LOWERING_CAVEAT = "W0304": "the meaning depends on something the rule does not say";
     BEHAVIOURAL_ANALYTICS = "W0305": "a Splunk Behavioral Analytics (SSA) search";
+    UNKNOWN_IDENTIFIER = "E0306": "a Sigma condition names a search identifier that is not defined";
+    UNKNOWN_MODIFIER = "E0307": "a Sigma value modifier is not known";
+    MODIFIER_MISUSE = "E0308": "a Sigma value modifier does not apply to this value or combination";
+    UNRESOLVED_RULE = "W0309": "a Sigma correlation or filter names a rule that is not loaded";
     // mapping
     UNMAPPED_FIELD = "E0401": "a field has no mapping for the target";
     UNMAPPED_SOURCE = "E0402": "a log source has no mapping for the target";

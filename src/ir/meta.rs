@@ -37,6 +37,20 @@ pub struct Meta {
     pub modified: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// Rules this one relates to (Sigma `related`: derived, obsolete, merged,
+    /// renamed, similar).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+    /// Fields worth showing an analyst (Sigma `fields`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// A unique handle other rules refer to the rule by (Sigma `name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// For a filter document (Sigma `filter:`): the rules, by id or name, the
+    /// filter is applied to (AND NOT) once every rule of a run is loaded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applies_to: Vec<String>,
     pub format: SourceFormat,
     /// Schedule and other platform settings that carry meaning for a
     /// conversion (`from`, `interval`, `max_signals`), as written.
@@ -75,6 +89,13 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+}
+
+/// A related rule: its id and how it relates (`derived`, `obsolete`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub id: String,
+    pub kind: String,
 }
 
 /// One MITRE ATT&CK reference.

@@ -1,7 +1,7 @@
 //! Pipeline stages that run after the filter.
 
-use super::expr::{Expr, FieldRef, Scalar};
-use super::value::Duration;
+use super::expr::{CmpOp, Expr, FieldRef, Scalar};
+use super::value::{Duration, Number};
 use crate::span::Span;
 use serde::Serialize;
 
@@ -60,6 +60,8 @@ pub enum StageKind {
     Sample(Sample),
     Threshold(Threshold),
     NewTerms(NewTerms),
+    /// A Sigma correlation over the matches of other rules.
+    Correlation(Correlation),
     /// A command that has no IR meaning yet: kept by name so back-ends refuse
     /// it by name and nothing is dropped silently.
     Opaque(Opaque),
@@ -209,4 +211,89 @@ pub struct Opaque {
     /// Its text as written.
     pub text: String,
     pub reason: String,
+}
+
+/// A Sigma correlation rule: the matches of other rules, grouped by fields
+/// within a sliding time window, counted, aggregated or ordered. A rule whose
+/// query holds this stage has no filter of its own (`Query::filter` is `None`,
+/// `Query::source` empty): its events are those of the correlated rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correlation {
+    pub kind: CorrelationKind,
+    /// The correlated rules, in the order written (the order of
+    /// `temporal_ordered`).
+    pub rules: Vec<RuleRef>,
+    /// Events are correlated per combination of these fields (or aliases).
+    pub group_by: Vec<FieldRef>,
+    /// The sliding window all correlated events must fall into.
+    pub timespan: Duration,
+    /// Bounds on the count / aggregate; all must hold (`gt: 10, lte: 20` is a range).
+    /// Empty for `temporal` without a condition: every rule must match.
+    pub condition: Vec<(CmpOp, Number)>,
+    /// The field counted or aggregated (`value_count`, `value_sum`, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldRef>,
+    /// Field name aliases: a `group_by` name standing for a different field
+    /// in the events of each rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<FieldAlias>,
+    /// Whether the correlated rules also stand alone as rules (`generate: true`).
+    pub generate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrelationKind {
+    /// Number of events.
+    EventCount,
+    /// Number of distinct values of `fields`.
+    ValueCount,
+    /// Number of distinct rules that matched (all of them, without a condition).
+    Temporal,
+    /// Like `Temporal`, and the rules matched in the order written.
+    TemporalOrdered,
+    /// Sum of a numeric field.
+    ValueSum,
+    /// Average of a numeric field.
+    ValueAvg,
+    /// The given percentile of a numeric field.
+    ValuePercentile(u32),
+    /// Median of a numeric field.
+    ValueMedian,
+}
+
+impl CorrelationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorrelationKind::EventCount => "event_count",
+            CorrelationKind::ValueCount => "value_count",
+            CorrelationKind::Temporal => "temporal",
+            CorrelationKind::TemporalOrdered => "temporal_ordered",
+            CorrelationKind::ValueSum => "value_sum",
+            CorrelationKind::ValueAvg => "value_avg",
+            CorrelationKind::ValuePercentile(_) => "value_percentile",
+            CorrelationKind::ValueMedian => "value_median",
+        }
+    }
+}
+
+/// A reference from one rule to another, by id or by name as written, and
+/// the rule it resolved to once every rule of the run is known.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleRef {
+    pub reference: String,
+    /// The referenced rule (its metadata and query); `None` while unresolved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<Box<super::Rule>>,
+    pub span: Span,
+}
+
+/// One correlation alias: `alias` is the field `mapping[rule]` in the events
+/// of each referenced rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldAlias {
+    pub alias: String,
+    /// `(rule reference as written, field name in that rule's events)`.
+    pub mapping: Vec<(String, FieldRef)>,
+    pub span: Span,
 }

@@ -13,6 +13,10 @@ pub enum Part {
     AnyRun,
     /// Exactly one character (`?`, `_`).
     AnyChar,
+    /// A named placeholder (Sigma `|expand`: `%Workstations%`) that a
+    /// processing step replaces with values, patterns or a lookup; never a
+    /// literal string. The name is kept without the `%` signs.
+    Placeholder(String),
 }
 
 /// A string pattern that must match the whole value (or the whole token for
@@ -76,16 +80,24 @@ impl Pattern {
         }
     }
     pub fn has_wildcards(&self) -> bool {
-        self.0.iter().any(|p| !matches!(p, Part::Lit(_)))
+        self.0
+            .iter()
+            .any(|p| matches!(p, Part::AnyRun | Part::AnyChar))
+    }
+    /// Whether the pattern holds a [`Part::Placeholder`] still to be expanded.
+    pub fn has_placeholders(&self) -> bool {
+        self.0.iter().any(|p| matches!(p, Part::Placeholder(_)))
     }
     /// `*`/`?` form with `\` escaping literal `*`, `?` and `\` (Sigma's syntax).
+    /// With placeholders, `%` in literal text is escaped too (`|expand` syntax).
     pub fn to_wildcard_string(&self) -> String {
+        let placeholders = self.has_placeholders();
         let mut s = String::new();
         for p in &self.0 {
             match p {
                 Part::Lit(l) => {
                     for c in l.chars() {
-                        if matches!(c, '*' | '?' | '\\') {
+                        if matches!(c, '*' | '?' | '\\') || (placeholders && c == '%') {
                             s.push('\\');
                         }
                         s.push(c);
@@ -93,6 +105,11 @@ impl Pattern {
                 }
                 Part::AnyRun => s.push('*'),
                 Part::AnyChar => s.push('?'),
+                Part::Placeholder(name) => {
+                    s.push('%');
+                    s.push_str(name);
+                    s.push('%');
+                }
             }
         }
         s

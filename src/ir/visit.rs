@@ -84,6 +84,14 @@ pub fn query_fields<'q>(q: &'q Query) -> Vec<&'q FieldRef> {
                 t.cardinality.iter().for_each(|(r, _)| push(r));
             }
             StageKind::NewTerms(n) => n.fields.iter().for_each(&mut push),
+            StageKind::Correlation(c) => {
+                c.group_by.iter().for_each(&mut push);
+                c.fields.iter().for_each(&mut push);
+                c.aliases
+                    .iter()
+                    .flat_map(|a| a.mapping.iter())
+                    .for_each(|(_, f)| push(f));
+            }
             StageKind::Rename(_)
             | StageKind::Project { .. }
             | StageKind::Limit { .. }
