@@ -1,6 +1,6 @@
 //! Boolean filters and scalar expressions.
 
-use super::value::{Duration, Value};
+use super::value::{Duration, Pattern, Value};
 use crate::span::Span;
 use serde::Serialize;
 
@@ -29,6 +29,13 @@ pub struct FieldRef {
     /// EQL `?field`: a field missing from the mapping is null, not an error.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
+    /// Set when the name is a pattern (kuery `process.hash.*: x`, Lucene
+    /// `process.\*:x`): the reference stands for every field whose dotted name
+    /// matches, and a condition on it holds when it holds for at least one of
+    /// them (a `Not` of it: for none). `name` keeps the text as written, for
+    /// display only; back-ends must read this pattern, never `*` in `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_pattern: Option<Pattern>,
     pub span: Span,
 }
 
@@ -38,6 +45,17 @@ impl FieldRef {
             name: name.into(),
             scheme,
             optional: false,
+            name_pattern: None,
+            span,
+        }
+    }
+    /// A reference to every field whose name matches `pattern` (see `name_pattern`).
+    pub fn pattern(pattern: Pattern, scheme: FieldScheme, span: Span) -> FieldRef {
+        FieldRef {
+            name: pattern.to_wildcard_string(),
+            scheme,
+            optional: false,
+            name_pattern: Some(pattern),
             span,
         }
     }
