@@ -216,6 +216,9 @@ impl Printer<'_> {
                 self.line(i, &format!("{op}{at}"));
                 items.iter().for_each(|x| self.expr(i + 1, x));
             }
+            ExprKind::Subsearch(_) => {
+                self.line(i, &format!("subsearch{at}"));
+            }
             ExprKind::Not(inner) => {
                 self.line(i, &format!("not{at}"));
                 self.expr(i + 1, inner);
@@ -545,6 +548,25 @@ impl Printer<'_> {
                 self.line(
                     i,
                     &format!("| opaque {} ({}): {:?}{at}", o.name, o.reason, o.text),
+                );
+            }
+            StageKind::Correlation(c) => {
+                let refs: Vec<&str> = c.rules.iter().map(|r| r.reference.as_str()).collect();
+                self.line(
+                    i,
+                    &format!(
+                        "| correlation {} [{}] by {} within {}{at}",
+                        c.kind.as_str(),
+                        refs.join(", "),
+                        fields(self, &c.group_by),
+                        c.timespan.text
+                    ),
+                );
+            }
+            StageKind::Join(j) => {
+                self.line(
+                    i,
+                    &format!("| join {:?} on {}{at}", j.kind, fields(self, &j.fields)),
                 );
             }
         }

@@ -30,6 +30,7 @@ fn field_ref(f: &ast::Field) -> FieldRef {
         name: f.name.clone(),
         scheme: FieldScheme::Ecs,
         optional: f.optional,
+        name_pattern: None,
         span: f.span,
     }
 }
