@@ -148,7 +148,9 @@ impl FieldTable {
 /// One event as the rules see it: the leaves of every field they read.
 pub struct EventView<'a> {
     head: Vec<u32>,
-    vals: Vec<(Leaf<'a>, bool, u32)>,
+    leaves: Vec<Leaf<'a>>,
+    /// (leaf index, from an array, next entry of the same field).
+    vals: Vec<(u32, bool, u32)>,
     /// Every string of the event (only when keyword searches need them).
     pub strings: Vec<Leaf<'a>>,
 }
@@ -160,6 +162,7 @@ impl<'a> EventView<'a> {
     pub fn parse(table: &FieldTable, text: &'a str) -> Result<EventView<'a>, ParseError> {
         let mut v = EventView {
             head: vec![NONE; table.len()],
+            leaves: Vec::with_capacity(16),
             vals: Vec::with_capacity(16),
             strings: Vec::new(),
         };
@@ -168,8 +171,10 @@ impl<'a> EventView<'a> {
                 v.strings.push(leaf.clone());
             }
             if let Some(ids) = table.route(path) {
+                let li = v.leaves.len() as u32;
+                v.leaves.push(leaf);
                 for id in ids {
-                    v.push(*id, leaf.clone(), in_array);
+                    v.link(*id, li, in_array);
                 }
             }
         })?;
@@ -180,12 +185,19 @@ impl<'a> EventView<'a> {
     pub fn empty(table: &FieldTable) -> EventView<'a> {
         EventView {
             head: vec![NONE; table.len()],
+            leaves: Vec::new(),
             vals: Vec::new(),
             strings: Vec::new(),
         }
     }
 
     pub fn push(&mut self, id: FieldId, leaf: Leaf<'a>, in_array: bool) {
+        let li = self.leaves.len() as u32;
+        self.leaves.push(leaf);
+        self.link(id, li, in_array);
+    }
+
+    fn link(&mut self, id: FieldId, leaf: u32, in_array: bool) {
         let idx = self.vals.len() as u32;
         let next = self.head[id as usize];
         self.vals.push((leaf, in_array, next));
@@ -220,9 +232,9 @@ impl<'v, 'a> Iterator for Values<'v, 'a> {
         if self.at == NONE {
             return None;
         }
-        let (l, arr, next) = &self.view.vals[self.at as usize];
-        self.at = *next;
-        Some((l, *arr))
+        let (l, arr, next) = self.view.vals[self.at as usize];
+        self.at = next;
+        Some((&self.view.leaves[l as usize], arr))
     }
 }
 

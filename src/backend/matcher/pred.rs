@@ -256,7 +256,7 @@ fn leaf_test(t: &ValTest, l: &Leaf, ev: &EventView) -> bool {
 }
 
 fn eval_match(m: &MatchNode, ev: &EventView) -> bool {
-    let usable = |(l, arr): &(&Leaf, bool)| !(m.scalar_only && *arr) && !matches!(l, Leaf::Object);
+    let usable = |(l, arr): &(&Leaf, bool)| !(matches!(l, Leaf::Object) || m.scalar_only && *arr);
     if m.null_ok {
         let mut any = false;
         for (l, _) in ev.values(m.field) {

@@ -560,16 +560,15 @@ fn cmp_one(l: &Dyn, op: CmpOp, r: &Dyn, case: Case) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (l, r) {
         (Dyn::Null, Dyn::Null) => Some(Ordering::Equal),
-        (Dyn::Null, _) | (_, Dyn::Null) => return op == CmpOp::Ne && false,
+        (Dyn::Null, _) | (_, Dyn::Null) => return false,
         (Dyn::Bool(a), Dyn::Bool(b)) => Some(a.cmp(b)),
         (Dyn::Num(a), b) | (b, Dyn::Num(a)) if b.as_num().is_some() => {
             let b = b.as_num().unwrap_or(f64::NAN);
-            let o = if matches!(l, Dyn::Num(_)) {
+            if matches!(l, Dyn::Num(_)) {
                 a.partial_cmp(&b)
             } else {
                 b.partial_cmp(a)
-            };
-            o
+            }
         }
         _ => match (l.as_str(), r.as_str()) {
             (Some(a), Some(b)) if case == Case::Insensitive => Some(fold(&a).cmp(&fold(&b))),

@@ -53,8 +53,11 @@ struct Threshold {
     names: Vec<String>,
     value: u64,
     cardinality: Vec<(FieldId, String, u64)>,
-    groups: HashMap<Vec<String>, (u64, Vec<HashSet<String>>, Option<i64>)>,
+    groups: HashMap<Vec<String>, Group>,
 }
+
+/// Count, distinct values per cardinality field, first timestamp.
+type Group = (u64, Vec<HashSet<String>>, Option<i64>);
 
 struct NewTerms {
     filter: Node,
