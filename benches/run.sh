@@ -41,7 +41,7 @@ for set in "$R1" "$R100" "$ALL"; do
   s=$(secs "$t0" "$t1"); a=$(wc -l < "$OUT/siemc.out")
   ss=$s
   printf '%-10s %-7s %12.2f %10.0f %10.1f %8s\n' "$nrules" siemc "$s" "$(python3 -c "print($N/$s)")" "$(python3 -c "print($BYTES/$s/1e6)")" "$a"
-  t0=$(now); "$RSIGMA" eval --rules "$set" --input "$EVENTS" > "$OUT/rsigma.out" 2> "$OUT/rsigma.err" || true; t1=$(now)
+  t0=$(now); "$RSIGMA" engine eval --quiet --output-format ndjson --rules "$set" --event "@$EVENTS" > "$OUT/rsigma.out" 2> "$OUT/rsigma.err" || true; t1=$(now)
   s=$(secs "$t0" "$t1"); a=$(grep -c . "$OUT/rsigma.out" || true)
   printf '%-10s %-7s %12.2f %10.0f %10.1f %8s\n' "$nrules" rsigma "$s" "$(python3 -c "print($N/$s)")" "$(python3 -c "print($BYTES/$s/1e6)")" "$a"
   printf '%-10s ratio   %.1fx (siemc events/s / rsigma events/s)\n' "$nrules" "$(python3 -c "print($s/$ss)")"
