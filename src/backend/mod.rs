@@ -4,6 +4,8 @@
 //! it. `--strict` (the default) turns approximate into refused.
 
 pub mod kql;
+pub mod matcher;
+pub mod rust;
 pub mod sigma;
 
 use crate::diag::{codes, Diagnostic};

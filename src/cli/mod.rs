@@ -4,6 +4,7 @@
 mod check;
 mod convert;
 mod explain;
+mod match_cmd;
 mod sarif;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -61,6 +62,23 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run rules over JSON events (NDJSON, a JSON array, concatenated objects; plain or .gz).
+    Match {
+        /// Rule files or folders.
+        #[arg(long, required = true, num_args = 1..)]
+        rules: Vec<PathBuf>,
+        /// Event files (`-` for stdin, the default).
+        #[arg(long, num_args = 1..)]
+        events: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = MatchFormat::Ndjson)]
+        format: MatchFormat,
+        /// The time `now()` and relative windows refer to (RFC 3339).
+        #[arg(long, value_name = "TIMESTAMP")]
+        now: Option<String>,
+        /// Do not print refused rules and rule errors.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Show the intermediate representation of rules.
     Explain {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
@@ -99,6 +117,12 @@ pub enum SchemaArg {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchFormat {
+    Ndjson,
+    Text,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExplainFormat {
     Text,
     Json,
@@ -120,6 +144,19 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check { format, paths } => check::run(format, &paths, &load),
         Command::Explain { format, paths } => explain::run(format, &paths, &load),
+        Command::Match {
+            rules,
+            events,
+            format,
+            now,
+            quiet,
+        } => match_cmd::run(match_cmd::Args {
+            rules,
+            events,
+            text: format == MatchFormat::Text,
+            now,
+            quiet,
+        }),
         Command::Convert {
             to,
             format,

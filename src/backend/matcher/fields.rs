@@ -1,0 +1,284 @@
+//! Field access: every field the rules read gets a slot; an event's leaves
+//! are routed to slots by path once per event. A field name is found as
+//! written (nested or dotted, which the flat parser makes the same path),
+//! and per naming scheme in the other shapes real logs have: evtx dumps
+//! (`Event.EventData.<Name>` with spaces removed, `Event.System.<Name>`,
+//! `Provider_Name`), winlogbeat (`winlog.event_data.<Name>`), and Splunk CIM
+//! data-model names (`Processes.process_name` is `process_name`).
+
+use super::json::{parse_flat, Leaf, ParseError};
+use crate::ir::{FieldRef, FieldScheme};
+use std::collections::HashMap;
+
+pub type FieldId = u32;
+
+/// The fields of a rule set and the event paths that feed each.
+#[derive(Debug, Default, Clone)]
+pub struct FieldTable {
+    names: Vec<String>,
+    ids: HashMap<(String, Scheme), FieldId>,
+    by_path: HashMap<String, Vec<FieldId>>,
+    /// Keyword searches need every string of the event.
+    pub want_strings: bool,
+    /// The event timestamp (a pseudo-field).
+    pub time: FieldId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Scheme {
+    Plain,
+    Sigma,
+    Cim,
+}
+
+const TIME_PATHS: &[&str] = &[
+    "@timestamp",
+    "timestamp",
+    "_time",
+    "Event.System.TimeCreated.#attributes.SystemTime",
+    "Event.System.TimeCreated.SystemTime",
+    "UtcTime",
+    "TimeGenerated",
+    "Timestamp",
+];
+
+impl FieldTable {
+    pub fn new() -> FieldTable {
+        let mut t = FieldTable::default();
+        t.time = t.names.len() as FieldId;
+        t.names.push("<timestamp>".into());
+        for p in TIME_PATHS {
+            t.by_path.entry(p.to_string()).or_default().push(t.time);
+        }
+        t
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn name(&self, id: FieldId) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// The slot of a field reference (created on first use).
+    pub fn intern(&mut self, f: &FieldRef) -> FieldId {
+        let scheme = match f.scheme {
+            FieldScheme::Sigma => Scheme::Sigma,
+            FieldScheme::Cim => Scheme::Cim,
+            _ => Scheme::Plain,
+        };
+        self.intern_name(&f.name, scheme)
+    }
+
+    /// A plain field by name (no scheme aliases).
+    pub fn intern_plain(&mut self, name: &str) -> FieldId {
+        self.intern_name(name, Scheme::Plain)
+    }
+
+    fn intern_name(&mut self, name: &str, scheme: Scheme) -> FieldId {
+        if let Some(id) = self.ids.get(&(name.to_string(), scheme)) {
+            return *id;
+        }
+        let id = self.names.len() as FieldId;
+        self.names.push(name.to_string());
+        self.ids.insert((name.to_string(), scheme), id);
+        let mut paths = vec![name.to_string()];
+        match scheme {
+            Scheme::Plain => {}
+            Scheme::Sigma => {
+                for pre in ["Event.EventData.", "Event.System.", "winlog.event_data."] {
+                    paths.push(format!("{pre}{name}"));
+                    paths.push(format!("{pre}{name}.#text"));
+                }
+                paths.push(format!("{name}.#text"));
+                match name {
+                    "Provider_Name" => {
+                        paths.push("Event.System.Provider.#attributes.Name".into());
+                        paths.push("Event.System.Provider.Name".into());
+                        paths.push("winlog.provider_name".into());
+                    }
+                    "EventID" => paths.push("winlog.event_id".into()),
+                    "Channel" => paths.push("winlog.channel".into()),
+                    "Computer" => paths.push("winlog.computer_name".into()),
+                    _ => {}
+                }
+            }
+            Scheme::Cim => {
+                // `Processes.process_name` (a data-model object name first).
+                if let Some((obj, rest)) = name.split_once('.') {
+                    if obj.starts_with(|c: char| c.is_ascii_uppercase()) {
+                        paths.push(rest.to_string());
+                    }
+                }
+            }
+        }
+        for p in paths {
+            let v = self.by_path.entry(p).or_default();
+            if !v.contains(&id) {
+                v.push(id);
+            }
+        }
+        id
+    }
+
+    fn route(&self, path: &str) -> Option<&[FieldId]> {
+        if let Some(v) = self.by_path.get(path) {
+            return Some(v);
+        }
+        // evtx EventData / UserData keys: spaces removed, any depth under UserData.
+        for pre in ["Event.EventData.", "Event.UserData."] {
+            if let Some(rest) = path.strip_prefix(pre) {
+                let last = rest
+                    .rsplit('.')
+                    .find(|s| !s.starts_with('#'))
+                    .unwrap_or(rest);
+                let key: String = last.chars().filter(|c| *c != ' ').collect();
+                return self.by_path.get(key.as_str()).map(Vec::as_slice);
+            }
+        }
+        None
+    }
+}
+
+/// One event as the rules see it: the leaves of every field they read.
+pub struct EventView<'a> {
+    head: Vec<u32>,
+    leaves: Vec<Leaf<'a>>,
+    /// (leaf index, from an array, next entry of the same field).
+    vals: Vec<(u32, bool, u32)>,
+    /// Every string of the event (only when keyword searches need them).
+    pub strings: Vec<Leaf<'a>>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl<'a> EventView<'a> {
+    /// Parse a record and route its leaves.
+    pub fn parse(table: &FieldTable, text: &'a str) -> Result<EventView<'a>, ParseError> {
+        let mut v = EventView {
+            head: vec![NONE; table.len()],
+            leaves: Vec::with_capacity(16),
+            vals: Vec::with_capacity(16),
+            strings: Vec::new(),
+        };
+        parse_flat(text, &mut |path, leaf, in_array| {
+            if table.want_strings && matches!(leaf, Leaf::Str(_)) {
+                v.strings.push(leaf.clone());
+            }
+            if let Some(ids) = table.route(path) {
+                let li = v.leaves.len() as u32;
+                v.leaves.push(leaf);
+                for id in ids {
+                    v.link(*id, li, in_array);
+                }
+            }
+        })?;
+        Ok(v)
+    }
+
+    /// An empty event (for tests and computed rows).
+    pub fn empty(table: &FieldTable) -> EventView<'a> {
+        EventView {
+            head: vec![NONE; table.len()],
+            leaves: Vec::new(),
+            vals: Vec::new(),
+            strings: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, id: FieldId, leaf: Leaf<'a>, in_array: bool) {
+        let li = self.leaves.len() as u32;
+        self.leaves.push(leaf);
+        self.link(id, li, in_array);
+    }
+
+    fn link(&mut self, id: FieldId, leaf: u32, in_array: bool) {
+        let idx = self.vals.len() as u32;
+        let next = self.head[id as usize];
+        self.vals.push((leaf, in_array, next));
+        self.head[id as usize] = idx;
+    }
+
+    /// The leaves of a field, with whether each came from an array.
+    pub fn values(&self, id: FieldId) -> Values<'_, 'a> {
+        Values {
+            view: self,
+            at: self.head.get(id as usize).copied().unwrap_or(NONE),
+        }
+    }
+
+    /// The first scalar of a field (for keys and timestamps).
+    pub fn first(&self, id: FieldId) -> Option<&Leaf<'a>> {
+        self.values(id)
+            .map(|(l, _)| l)
+            .filter(|l| !matches!(l, Leaf::Object))
+            .last()
+    }
+}
+
+pub struct Values<'v, 'a> {
+    view: &'v EventView<'a>,
+    at: u32,
+}
+
+impl<'v, 'a> Iterator for Values<'v, 'a> {
+    type Item = (&'v Leaf<'a>, bool);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at == NONE {
+            return None;
+        }
+        let (l, arr, next) = self.view.vals[self.at as usize];
+        self.at = next;
+        Some((&self.view.leaves[l as usize], arr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::Span;
+
+    #[test]
+    fn shapes_route_to_the_same_field() {
+        let mut t = FieldTable::new();
+        let img = t.intern(&FieldRef::new("Image", FieldScheme::Sigma, Span::default()));
+        let prov = t.intern(&FieldRef::new(
+            "Provider_Name",
+            FieldScheme::Sigma,
+            Span::default(),
+        ));
+        let user = t.intern(&FieldRef::new(
+            "SubjectUserName",
+            FieldScheme::Sigma,
+            Span::default(),
+        ));
+        let pn = t.intern(&FieldRef::new(
+            "process.name",
+            FieldScheme::Ecs,
+            Span::default(),
+        ));
+        let cim = t.intern(&FieldRef::new(
+            "Processes.process_name",
+            FieldScheme::Cim,
+            Span::default(),
+        ));
+        let e = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"P"}}},"EventData":{"Image":"x.exe","Subject User Name":"bob"}},
+                   "process":{"name":"a"},"process.name":"b","process_name":"c"}"##;
+        let v = EventView::parse(&t, e).unwrap();
+        let texts = |id| -> Vec<String> {
+            v.values(id)
+                .filter_map(|(l, _)| l.text().map(|s| s.into_owned()))
+                .collect()
+        };
+        assert_eq!(texts(img), vec!["x.exe"]);
+        assert_eq!(texts(prov), vec!["P"]);
+        assert_eq!(texts(user), vec!["bob"]);
+        assert_eq!(texts(pn).len(), 2);
+        assert_eq!(texts(cim), vec!["c"]);
+    }
+}

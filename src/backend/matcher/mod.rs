@@ -1,0 +1,297 @@
+//! The native matcher: rules are compiled once into an [`Engine`] (typed
+//! predicates over field slots, a raw-bytes prefilter, state machines for
+//! sequences, thresholds, new terms and aggregations); [`Engine::eval`] takes
+//! one JSON record and returns the alerts it completes, [`Engine::finish`]
+//! the alerts of aggregations at the end of the input.
+
+pub mod fields;
+pub mod json;
+pub mod pred;
+pub mod prefilter;
+pub mod scalar;
+mod state;
+pub mod strmatch;
+pub mod time;
+
+use crate::ir::{
+    ArrayMode, Case, Expr, ExprKind, FieldRef, FieldScheme, Match, MatchKind, Pattern, Quantifier,
+    Query, Rule, StageKind, Value,
+};
+use crate::span::Span;
+use fields::{EventView, FieldTable};
+use pred::{Ctx, Node, Refusal};
+use prefilter::Prefilter;
+use state::Stateful;
+
+/// A rule the matcher cannot run, and why.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub message: String,
+    pub span: Span,
+}
+
+/// One alert.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// Index of the rule in the engine.
+    pub rule: usize,
+    pub event_index: u64,
+    pub timestamp: Option<i64>,
+    /// The matching events' raw JSON (one for a stateless rule, the
+    /// sequence's events in order, none for an aggregation).
+    pub events: Vec<Vec<u8>>,
+    /// Group key and aggregate values of a stateful rule.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Metadata of a compiled rule.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub id: String,
+    pub name: String,
+    pub severity: Option<String>,
+}
+
+enum Kind {
+    Stateless(Node),
+    Stateful(Box<Stateful>),
+}
+
+struct Compiled {
+    info: RuleInfo,
+    kind: Kind,
+}
+
+/// The compiled rule set.
+pub struct Engine {
+    fields: FieldTable,
+    rules: Vec<Compiled>,
+    prefilter: Prefilter,
+    mark: Vec<bool>,
+    cand: Vec<u32>,
+    /// `--now` in milliseconds (for relative times); default: latest event time.
+    pub now: Option<i64>,
+    max_time: Option<i64>,
+}
+
+/// The category condition of an EQL `process where` (ECS `event.category`).
+pub fn category_expr(cats: &[String], span: Span) -> Option<Expr> {
+    if cats.is_empty() {
+        return None;
+    }
+    Some(Expr::new(
+        ExprKind::Match(Match {
+            field: FieldRef::new("event.category", FieldScheme::Ecs, span),
+            values: cats
+                .iter()
+                .map(|c| Value::Str(Pattern::literal(c.clone())))
+                .collect(),
+            quantifier: Quantifier::Any,
+            case: Case::Sensitive,
+            kind: MatchKind::Whole,
+            array: ArrayMode::Any,
+            span,
+        }),
+        span,
+    ))
+}
+
+/// The filter of a query with its source conditions folded in.
+pub fn full_filter(q: &Query) -> Expr {
+    let mut items = Vec::new();
+    if let Some(c) = category_expr(&q.source.categories, q.source.span) {
+        items.push(c);
+    }
+    if let Some(f) = &q.filter {
+        items.push(f.clone());
+    }
+    match items.len() {
+        0 => Expr::new(ExprKind::Const(true), q.span),
+        _ => Expr::and(items, q.span),
+    }
+}
+
+/// Stages that change no verdict of a stateless rule (output shaping).
+fn output_only(k: &StageKind) -> bool {
+    matches!(
+        k,
+        StageKind::Project { .. } | StageKind::Sort(_) | StageKind::Rename(_)
+    )
+}
+
+fn info(rule: &Rule) -> RuleInfo {
+    RuleInfo {
+        id: rule.meta.id.clone(),
+        name: rule.meta.name.clone(),
+        severity: rule.meta.severity.map(|s| s.as_str().to_string()),
+    }
+}
+
+impl Engine {
+    /// Compile every rule; rules that cannot be run are refused by name.
+    pub fn compile(rules: &[Rule]) -> (Engine, Vec<Refused>) {
+        let mut fields = FieldTable::new();
+        let mut out = Vec::new();
+        let mut refused = Vec::new();
+        let mut reqs = Vec::new();
+        for rule in rules {
+            let refuse = |r: Refusal| Refused {
+                rule_id: rule.meta.id.clone(),
+                rule_name: rule.meta.name.clone(),
+                message: r.message,
+                span: r.span,
+            };
+            let Some(q) = &rule.query else {
+                refused.push(refuse(Refusal {
+                    message: "the rule has no query (e.g. a machine-learning rule)".into(),
+                    span: rule.span,
+                }));
+                continue;
+            };
+            let mut cx = Ctx {
+                fields: &mut fields,
+                language: q.language,
+            };
+            let stateless = q.stages.iter().all(|s| output_only(&s.kind));
+            let result = if stateless {
+                let filter = full_filter(q);
+                pred::compile(&filter, &mut cx).map(|n| {
+                    reqs.push(prefilter::required(&filter));
+                    Kind::Stateless(n)
+                })
+            } else {
+                Stateful::compile(rule, q, &mut cx).map(|s| {
+                    reqs.push(None);
+                    Kind::Stateful(Box::new(s))
+                })
+            };
+            match result {
+                Ok(kind) => out.push(Compiled {
+                    info: info(rule),
+                    kind,
+                }),
+                Err(r) => refused.push(refuse(r)),
+            }
+        }
+        let prefilter = Prefilter::new(&reqs);
+        (
+            Engine {
+                fields,
+                rules: out,
+                prefilter,
+                mark: Vec::new(),
+                cand: Vec::new(),
+                now: None,
+                max_time: None,
+            },
+            refused,
+        )
+    }
+
+    pub fn rules(&self) -> impl Iterator<Item = &RuleInfo> {
+        self.rules.iter().map(|r| &r.info)
+    }
+
+    pub fn rule_info(&self, i: usize) -> &RuleInfo {
+        &self.rules[i].info
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Rules the raw-bytes prefilter can rule out.
+    pub fn prefiltered_rules(&self) -> usize {
+        self.prefilter.filtered_rules()
+    }
+
+    /// Evaluate one record; `Err` when it is not a valid JSON object event.
+    pub fn eval(&mut self, raw: &[u8], index: u64) -> Result<Vec<Alert>, String> {
+        let mut cand = std::mem::take(&mut self.cand);
+        self.prefilter.candidates(raw, &mut self.mark, &mut cand);
+        let result = self.eval_candidates(raw, index, &cand);
+        self.cand = cand;
+        result
+    }
+
+    fn eval_candidates(
+        &mut self,
+        raw: &[u8],
+        index: u64,
+        cand: &[u32],
+    ) -> Result<Vec<Alert>, String> {
+        let text = std::str::from_utf8(raw)
+            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+        if cand.is_empty() {
+            // Nothing can match: validate only.
+            return serde_json::from_str::<serde::de::IgnoredAny>(text)
+                .map(|_| Vec::new())
+                .map_err(|e| e.to_string());
+        }
+        let ev = EventView::parse(&self.fields, text)
+            .map_err(|e| format!("{} at byte {}", e.message, e.offset))?;
+        let ts = ev.first(self.fields.time).and_then(time::leaf_millis);
+        if let Some(t) = ts {
+            self.max_time = Some(self.max_time.map_or(t, |m| m.max(t)));
+        }
+        let mut alerts = Vec::new();
+        for &i in cand {
+            let i = i as usize;
+            match &mut self.rules[i].kind {
+                Kind::Stateless(n) => {
+                    if pred::eval(n, &ev) {
+                        alerts.push(Alert {
+                            rule: i,
+                            event_index: index,
+                            timestamp: ts,
+                            events: vec![raw.to_vec()],
+                            extra: serde_json::Map::new(),
+                        });
+                    }
+                }
+                Kind::Stateful(s) => {
+                    for mut a in s.push(&ev, raw, index, ts) {
+                        a.rule = i;
+                        alerts.push(a);
+                    }
+                }
+            }
+        }
+        Ok(alerts)
+    }
+
+    /// Alerts of aggregations, thresholds and new terms over the whole input.
+    pub fn finish(&mut self) -> Vec<Alert> {
+        let now = self.now.or(self.max_time);
+        let mut alerts = Vec::new();
+        for (i, r) in self.rules.iter_mut().enumerate() {
+            if let Kind::Stateful(s) = &mut r.kind {
+                for mut a in s.finish(now) {
+                    a.rule = i;
+                    alerts.push(a);
+                }
+            }
+        }
+        alerts
+    }
+
+    /// State dropped to keep memory bounded (sequences evicted, groups capped).
+    pub fn evicted(&self) -> u64 {
+        self.rules
+            .iter()
+            .map(|r| match &r.kind {
+                Kind::Stateful(s) => s.evicted(),
+                Kind::Stateless(_) => 0,
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,616 @@
+//! Stateful rules: EQL sequences (join keys, maxspan, until, runs), Elastic
+//! threshold (with cardinality) and new_terms, and aggregation pipelines
+//! (`stats ... by ... | where ...`, Sigma 1.x `count() by x > n`). State is
+//! bounded: sequences expire after `maxspan` and are capped in number;
+//! groups are capped too; what is dropped is counted.
+
+use super::fields::{EventView, FieldId};
+use super::pred::{self, refuse, Ctx, Node, Refusal};
+use super::scalar::{self, leaf_dyn, CScalar, Dyn};
+use super::{category_expr, full_filter, Alert};
+use crate::ir::{Agg, AggFunc, AggMode, Expr, Query, Rule, StageKind};
+use serde_json::{json, Map, Value as J};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// At most this many partial sequences / groups per rule.
+pub const STATE_CAP: usize = 200_000;
+
+pub struct Stateful {
+    kind: SKind,
+    evicted: u64,
+}
+
+enum SKind {
+    Sequence(Seq),
+    Threshold(Threshold),
+    NewTerms(NewTerms),
+    Aggregate(AggPipe),
+}
+
+struct Step {
+    filter: Node,
+    keys: Vec<FieldId>,
+}
+
+struct Partial {
+    start: Option<i64>,
+    events: Vec<Vec<u8>>,
+    first_index: u64,
+}
+
+struct Seq {
+    maxspan: Option<i64>,
+    steps: Vec<Step>,
+    until: Option<Step>,
+    /// Per join key: the latest partial sequence at each stage.
+    pending: HashMap<Vec<String>, Vec<Option<Partial>>>,
+    count: usize,
+}
+
+struct Threshold {
+    filter: Node,
+    fields: Vec<FieldId>,
+    names: Vec<String>,
+    value: u64,
+    cardinality: Vec<(FieldId, String, u64)>,
+    groups: HashMap<Vec<String>, Group>,
+}
+
+/// Count, distinct values per cardinality field, first timestamp.
+type Group = (u64, Vec<HashSet<String>>, Option<i64>);
+
+struct NewTerms {
+    filter: Node,
+    fields: Vec<FieldId>,
+    names: Vec<String>,
+    history: i64,
+    /// Per term combination: first time seen and that event.
+    first: HashMap<Vec<String>, (Option<i64>, u64, Vec<u8>)>,
+    window: i64,
+}
+
+struct AggPipe {
+    filter: Node,
+    by: Vec<FieldId>,
+    by_names: Vec<String>,
+    span: Option<i64>,
+    aggs: Vec<(AggFunc, Option<CScalar>, String)>,
+    groups: HashMap<Vec<String>, Vec<Acc>>,
+    post: Vec<Node>,
+    post_fields: super::fields::FieldTable,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    count: u64,
+    sum: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    distinct: HashSet<String>,
+    values: Vec<String>,
+}
+
+fn key_of(ev: &EventView, ids: &[FieldId]) -> Option<Vec<String>> {
+    ids.iter()
+        .map(|id| ev.first(*id).and_then(|l| leaf_dyn(l).as_str()))
+        .collect()
+}
+
+fn step_node(
+    filter: Option<&Expr>,
+    cats: &[String],
+    span: crate::span::Span,
+    cx: &mut Ctx,
+) -> Result<Node, Refusal> {
+    let mut items = Vec::new();
+    if let Some(c) = category_expr(cats, span) {
+        items.push(c);
+    }
+    if let Some(f) = filter {
+        items.push(f.clone());
+    }
+    if items.is_empty() {
+        return Ok(Node::Const(true));
+    }
+    pred::compile(&Expr::and(items, span), cx)
+}
+
+fn duration_setting(rule: &Rule, key: &str) -> Option<i64> {
+    let v = rule.meta.settings.get(key)?;
+    let t = v.trim().trim_start_matches("now-");
+    crate::ir::Duration::parse(t).map(|d| d.millis as i64)
+}
+
+impl Stateful {
+    pub fn compile(rule: &Rule, q: &Query, cx: &mut Ctx) -> Result<Stateful, Refusal> {
+        let stages: Vec<_> = q.stages.iter().collect();
+        let kind =
+            match stages.first().map(|s| &s.kind) {
+                Some(StageKind::Sequence(s)) if stages.len() == 1 => {
+                    if s.steps.iter().any(|st| st.missing) {
+                        return refuse(
+                            stages[0].span,
+                            "missing-event steps `![...]` are not supported by the matcher",
+                        );
+                    }
+                    let mut steps = Vec::new();
+                    for st in &s.steps {
+                        let filter = step_node(st.filter.as_ref(), &st.categories, st.span, cx)?;
+                        let keys: Vec<FieldId> =
+                            s.by.iter()
+                                .chain(&st.by)
+                                .map(|f| cx.fields.intern(f))
+                                .collect();
+                        for _ in 0..st.runs.max(1) {
+                            steps.push(Step {
+                                filter: filter.clone(),
+                                keys: keys.clone(),
+                            });
+                        }
+                    }
+                    let until = match &s.until {
+                        Some(u) => Some(Step {
+                            filter: step_node(u.filter.as_ref(), &u.categories, u.span, cx)?,
+                            keys: s
+                                .by
+                                .iter()
+                                .chain(&u.by)
+                                .map(|f| cx.fields.intern(f))
+                                .collect(),
+                        }),
+                        None => None,
+                    };
+                    SKind::Sequence(Seq {
+                        maxspan: s.maxspan.as_ref().map(|d| d.millis as i64),
+                        steps,
+                        until,
+                        pending: HashMap::new(),
+                        count: 0,
+                    })
+                }
+                Some(StageKind::Threshold(t)) if stages.len() == 1 => SKind::Threshold(Threshold {
+                    filter: pred::compile(&full_filter(q), cx)?,
+                    fields: t.fields.iter().map(|f| cx.fields.intern(f)).collect(),
+                    names: t.fields.iter().map(|f| f.name.clone()).collect(),
+                    value: t.value,
+                    cardinality: t
+                        .cardinality
+                        .iter()
+                        .map(|(f, n)| (cx.fields.intern(f), f.name.clone(), *n))
+                        .collect(),
+                    groups: HashMap::new(),
+                }),
+                Some(StageKind::NewTerms(n)) if stages.len() == 1 => SKind::NewTerms(NewTerms {
+                    filter: pred::compile(&full_filter(q), cx)?,
+                    fields: n.fields.iter().map(|f| cx.fields.intern(f)).collect(),
+                    names: n.fields.iter().map(|f| f.name.clone()).collect(),
+                    history: n.history_window.millis as i64,
+                    first: HashMap::new(),
+                    window: duration_setting(rule, "from").unwrap_or(9 * 60_000),
+                }),
+                Some(StageKind::Aggregate(a)) if a.mode == AggMode::Collapse => {
+                    let mut post_fields = super::fields::FieldTable::new();
+                    let mut post = Vec::new();
+                    for st in &stages[1..] {
+                        match &st.kind {
+                            StageKind::Where(e) => {
+                                let mut pcx = Ctx {
+                                    fields: &mut post_fields,
+                                    language: q.language,
+                                };
+                                post.push(pred::compile(e, &mut pcx)?);
+                            }
+                            k if super::output_only(k) => {}
+                            _ => return refuse(
+                                st.span,
+                                "this stage after an aggregation is not supported by the matcher",
+                            ),
+                        }
+                    }
+                    let mut aggs = Vec::new();
+                    for Agg {
+                        func,
+                        arg,
+                        alias,
+                        span,
+                    } in &a.aggs
+                    {
+                        if !matches!(
+                            func,
+                            AggFunc::Count
+                                | AggFunc::DistinctCount
+                                | AggFunc::Sum
+                                | AggFunc::Avg
+                                | AggFunc::Min
+                                | AggFunc::Max
+                                | AggFunc::Values
+                                | AggFunc::List
+                        ) {
+                            return refuse(
+                                *span,
+                                format!("the aggregate {func:?} is not supported by the matcher"),
+                            );
+                        }
+                        let arg = match arg {
+                            Some(s) => Some(scalar::compile(s, cx)?),
+                            None => None,
+                        };
+                        aggs.push((func.clone(), arg, alias.clone()));
+                    }
+                    let by_names: Vec<String> = a.by.iter().map(|f| f.name.clone()).collect();
+                    SKind::Aggregate(AggPipe {
+                        filter: pred::compile(&full_filter(q), cx)?,
+                        by: a.by.iter().map(|f| cx.fields.intern(f)).collect(),
+                        by_names,
+                        span: a.span.as_ref().map(|d| d.millis as i64),
+                        aggs,
+                        groups: HashMap::new(),
+                        post,
+                        post_fields,
+                    })
+                }
+                _ => {
+                    let st = stages
+                        .iter()
+                        .find(|s| !super::output_only(&s.kind))
+                        .unwrap_or(&stages[0]);
+                    let what = match &st.kind {
+                        StageKind::Opaque(o) => format!("the command `{}` ({})", o.name, o.reason),
+                        StageKind::Correlation(_) => "Sigma correlation rules".to_string(),
+                        k => format!("the stage {}", stage_name(k)),
+                    };
+                    return refuse(st.span, format!("{what} is not supported by the matcher"));
+                }
+            };
+        Ok(Stateful { kind, evicted: 0 })
+    }
+
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    pub fn push(&mut self, ev: &EventView, raw: &[u8], index: u64, ts: Option<i64>) -> Vec<Alert> {
+        match &mut self.kind {
+            SKind::Sequence(s) => s.push(ev, raw, index, ts, &mut self.evicted),
+            SKind::Threshold(t) => {
+                if pred::eval(&t.filter, ev) {
+                    if let Some(k) = key_of(ev, &t.fields) {
+                        if t.groups.len() >= STATE_CAP && !t.groups.contains_key(&k) {
+                            self.evicted += 1;
+                            return Vec::new();
+                        }
+                        let g = t
+                            .groups
+                            .entry(k)
+                            .or_insert_with(|| (0, vec![HashSet::new(); t.cardinality.len()], ts));
+                        g.0 += 1;
+                        for (i, (id, _, _)) in t.cardinality.iter().enumerate() {
+                            for (l, _) in ev.values(*id) {
+                                if let Some(s) = leaf_dyn(l).as_str() {
+                                    g.1[i].insert(s);
+                                }
+                            }
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            SKind::NewTerms(n) => {
+                if pred::eval(&n.filter, ev) {
+                    if let Some(k) = key_of(ev, &n.fields) {
+                        let len = n.first.len();
+                        match n.first.get_mut(&k) {
+                            Some(f) => {
+                                if ts.is_some_and(|t| f.0.is_none_or(|o| t < o)) {
+                                    *f = (ts, index, raw.to_vec());
+                                }
+                            }
+                            None if len < STATE_CAP => {
+                                n.first.insert(k, (ts, index, raw.to_vec()));
+                            }
+                            None => self.evicted += 1,
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            SKind::Aggregate(a) => {
+                if !pred::eval(&a.filter, ev) {
+                    return Vec::new();
+                }
+                let Some(mut k) = key_of(ev, &a.by) else {
+                    return Vec::new();
+                };
+                if let Some(span) = a.span {
+                    let bucket = ts.map(|t| t.div_euclid(span) * span);
+                    k.push(bucket.map(super::time::format_millis).unwrap_or_default());
+                }
+                if a.groups.len() >= STATE_CAP && !a.groups.contains_key(&k) {
+                    self.evicted += 1;
+                    return Vec::new();
+                }
+                let accs = a
+                    .groups
+                    .entry(k)
+                    .or_insert_with(|| vec![Acc::default(); a.aggs.len()]);
+                for ((func, arg, _), acc) in a.aggs.iter().zip(accs.iter_mut()) {
+                    let v = arg.as_ref().map(|s| scalar::eval(s, ev));
+                    if matches!(v, Some(Dyn::Null)) && *func != AggFunc::Count {
+                        continue;
+                    }
+                    if matches!(v, Some(Dyn::Null)) {
+                        continue;
+                    }
+                    acc.count += 1;
+                    if let Some(v) = v {
+                        let items = match v {
+                            Dyn::List(l) => l,
+                            d => vec![d],
+                        };
+                        for d in items {
+                            if let Some(n) = d.as_num() {
+                                acc.sum += n;
+                                acc.min = Some(acc.min.map_or(n, |m| m.min(n)));
+                                acc.max = Some(acc.max.map_or(n, |m| m.max(n)));
+                            }
+                            if let Some(s) = d.as_str() {
+                                if acc.distinct.insert(s.clone()) && acc.values.len() < 100 {
+                                    acc.values.push(s);
+                                }
+                            }
+                        }
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn finish(&mut self, now: Option<i64>) -> Vec<Alert> {
+        match &mut self.kind {
+            SKind::Sequence(_) => Vec::new(),
+            SKind::Threshold(t) => {
+                let mut out = Vec::new();
+                let groups: BTreeMap<_, _> = t.groups.drain().collect();
+                for (k, (count, sets, ts)) in groups {
+                    if count < t.value {
+                        continue;
+                    }
+                    let mut extra = group_map(&t.names, &k);
+                    extra.insert("count".into(), json!(count));
+                    let mut ok = true;
+                    for ((_, name, min), set) in t.cardinality.iter().zip(&sets) {
+                        extra.insert(format!("cardinality({name})"), json!(set.len()));
+                        ok &= set.len() as u64 >= *min;
+                    }
+                    if ok {
+                        out.push(agg_alert(ts, extra));
+                    }
+                }
+                out
+            }
+            SKind::NewTerms(n) => {
+                let Some(now) = now else { return Vec::new() };
+                let start = now - n.window;
+                let mut out = Vec::new();
+                let mut firsts: Vec<_> = n.first.drain().collect();
+                firsts.sort_by_key(|(_, (_, i, _))| *i);
+                for (k, (ts, index, raw)) in firsts {
+                    // New: first seen inside the rule window (nothing in the history window before it).
+                    if ts.is_some_and(|t| t >= start && t <= now) {
+                        let mut extra = group_map(&n.names, &k);
+                        extra.insert("history_window_ms".into(), json!(n.history));
+                        out.push(Alert {
+                            rule: 0,
+                            event_index: index,
+                            timestamp: ts,
+                            events: vec![raw],
+                            extra,
+                        });
+                    }
+                }
+                out
+            }
+            SKind::Aggregate(a) => {
+                let mut out = Vec::new();
+                let groups: BTreeMap<_, _> = a.groups.drain().collect();
+                for (k, accs) in groups {
+                    let mut names = a.by_names.clone();
+                    if a.span.is_some() {
+                        names.push("_time".into());
+                    }
+                    let mut extra = group_map(&names, &k);
+                    for ((func, _, alias), acc) in a.aggs.iter().zip(&accs) {
+                        extra.insert(alias.clone(), acc_value(func, acc));
+                    }
+                    if !a.post.is_empty() {
+                        let text = J::Object(extra.clone()).to_string();
+                        let Ok(view) = EventView::parse(&a.post_fields, &text) else {
+                            continue;
+                        };
+                        if !a.post.iter().all(|p| pred::eval(p, &view)) {
+                            continue;
+                        }
+                    }
+                    out.push(agg_alert(None, extra));
+                }
+                out
+            }
+        }
+    }
+}
+
+fn acc_value(func: &AggFunc, acc: &Acc) -> J {
+    match func {
+        AggFunc::Count => json!(acc.count),
+        AggFunc::DistinctCount => json!(acc.distinct.len()),
+        AggFunc::Sum => json!(acc.sum),
+        AggFunc::Avg if acc.count > 0 => json!(acc.sum / acc.count as f64),
+        AggFunc::Min => acc.min.map_or(J::Null, |m| json!(m)),
+        AggFunc::Max => acc.max.map_or(J::Null, |m| json!(m)),
+        AggFunc::Values | AggFunc::List => json!(acc.values),
+        _ => J::Null,
+    }
+}
+
+fn group_map(names: &[String], key: &[String]) -> Map<String, J> {
+    let mut group = Map::new();
+    for (n, v) in names.iter().zip(key) {
+        group.insert(n.clone(), J::String(v.clone()));
+    }
+    let mut m = Map::new();
+    m.insert("group".into(), J::Object(group));
+    m
+}
+
+fn agg_alert(ts: Option<i64>, extra: Map<String, J>) -> Alert {
+    Alert {
+        rule: 0,
+        event_index: 0,
+        timestamp: ts,
+        events: Vec::new(),
+        extra,
+    }
+}
+
+fn stage_name(k: &StageKind) -> &'static str {
+    match k {
+        StageKind::Aggregate(_) => "aggregate (eventstats/streamstats)",
+        StageKind::Eval(_) => "eval",
+        StageKind::Where(_) => "where (without an aggregation)",
+        StageKind::Limit { .. } => "head/tail",
+        StageKind::Dedup { .. } => "dedup",
+        StageKind::MvExpand { .. } => "mvexpand",
+        StageKind::FillNull { .. } => "fillnull",
+        StageKind::Extract(_) => "rex/extract",
+        StageKind::Bin { .. } => "bin",
+        StageKind::Lookup(_) => "lookup",
+        StageKind::Sample(_) => "sample",
+        StageKind::Join(_) => "join",
+        StageKind::Sequence(_) => "sequence (with other stages)",
+        _ => "pipeline stage",
+    }
+}
+
+impl Seq {
+    fn push(
+        &mut self,
+        ev: &EventView,
+        raw: &[u8],
+        index: u64,
+        ts: Option<i64>,
+        evicted: &mut u64,
+    ) -> Vec<Alert> {
+        let n = self.steps.len();
+        if let Some(u) = &self.until {
+            if pred::eval(&u.filter, ev) {
+                if let Some(k) = key_of(ev, &u.keys) {
+                    if let Some(p) = self.pending.remove(&k) {
+                        self.count -= p.iter().flatten().count();
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        // Latest stage first, so one event advances one sequence one step.
+        for j in (0..n).rev() {
+            if !pred::eval(&self.steps[j].filter, ev) {
+                continue;
+            }
+            let Some(k) = key_of(ev, &self.steps[j].keys) else {
+                continue;
+            };
+            if j == 0 {
+                let slots = self
+                    .pending
+                    .entry(k)
+                    .or_insert_with(|| (0..n).map(|_| None).collect());
+                let p = Partial {
+                    start: ts,
+                    events: vec![raw.to_vec()],
+                    first_index: index,
+                };
+                if n == 1 {
+                    out.push(seq_alert(p, index, ts));
+                    break;
+                }
+                if slots[0].replace(p).is_none() {
+                    self.count += 1;
+                }
+                break;
+            }
+            let Some(slots) = self.pending.get_mut(&k) else {
+                continue;
+            };
+            let Some(prev) = slots[j - 1].take() else {
+                continue;
+            };
+            self.count -= 1;
+            if self.maxspan.is_some()
+                && matches!((self.maxspan, prev.start, ts), (Some(m), Some(s), Some(t)) if t - s > m)
+            {
+                continue;
+            }
+            let mut p = prev;
+            p.events.push(raw.to_vec());
+            if j + 1 == n {
+                out.push(seq_alert(p, index, ts));
+            } else {
+                if slots[j].replace(p).is_none() {
+                    self.count += 1;
+                }
+            }
+            break;
+        }
+        if self.count > STATE_CAP {
+            self.sweep(ts, evicted);
+        }
+        out
+    }
+
+    /// Drop expired partials; if still over the cap, drop the oldest keys.
+    fn sweep(&mut self, ts: Option<i64>, evicted: &mut u64) {
+        let mut dropped = 0;
+        let maxspan = self.maxspan;
+        for slots in self.pending.values_mut() {
+            for s in slots.iter_mut() {
+                if s.as_ref().is_some_and(|p| matches!((maxspan, p.start, ts), (Some(m), Some(st), Some(t)) if t - st > m)) {
+                    *s = None;
+                    dropped += 1;
+                }
+            }
+        }
+        self.pending.retain(|_, s| s.iter().any(Option::is_some));
+        self.count -= dropped;
+        if self.count > STATE_CAP {
+            let mut keys: Vec<(u64, Vec<String>)> = self
+                .pending
+                .iter()
+                .map(|(k, s)| {
+                    (
+                        s.iter().flatten().map(|p| p.first_index).min().unwrap_or(0),
+                        k.clone(),
+                    )
+                })
+                .collect();
+            keys.sort();
+            for (_, k) in keys.into_iter().take(self.count - STATE_CAP / 2) {
+                if let Some(s) = self.pending.remove(&k) {
+                    let c = s.iter().flatten().count();
+                    self.count -= c;
+                    *evicted += c as u64;
+                }
+            }
+        }
+    }
+}
+
+fn seq_alert(p: Partial, index: u64, ts: Option<i64>) -> Alert {
+    Alert {
+        rule: 0,
+        event_index: index,
+        timestamp: ts,
+        events: p.events,
+        extra: Map::new(),
+    }
+}

@@ -1,0 +1,405 @@
+//! String tests with typed fast paths: equality, prefix, suffix, substring
+//! (Aho-Corasick for literal sets), wildcard patterns and regexes (the linear
+//! `regex` crate, with Lucene and PCRE translated or refused), term matches,
+//! and CIDR blocks.
+
+use crate::ir::{Case, MatchKind, Part, Pattern, Regex as IrRegex, RegexFlavor};
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+/// Lower-case for case-insensitive comparison (Unicode simple folding).
+pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// One compiled test of a string.
+#[derive(Debug, Clone)]
+pub enum StrTest {
+    /// Whole-value equality with any of a set (already folded when insensitive).
+    Eq {
+        set: HashSet<String>,
+        fold: bool,
+    },
+    Prefix {
+        needle: String,
+        fold: bool,
+    },
+    Suffix {
+        needle: String,
+        fold: bool,
+    },
+    /// Contains any of the needles.
+    Contains {
+        ac: AhoCorasick,
+        fold_unicode: bool,
+    },
+    Regex(Regex),
+    Always,
+}
+
+impl StrTest {
+    pub fn is_match(&self, v: &str) -> bool {
+        match self {
+            StrTest::Eq { set, fold: f } => {
+                if *f {
+                    set.contains(fold(v).as_str())
+                } else {
+                    set.contains(v)
+                }
+            }
+            StrTest::Prefix { needle, fold: f } => {
+                if !*f {
+                    v.starts_with(needle.as_str())
+                } else if needle.is_ascii() {
+                    v.len() >= needle.len()
+                        && v.as_bytes()[..needle.len()].eq_ignore_ascii_case(needle.as_bytes())
+                } else {
+                    fold(v).starts_with(needle.as_str())
+                }
+            }
+            StrTest::Suffix { needle, fold: f } => {
+                if !*f {
+                    v.ends_with(needle.as_str())
+                } else if needle.is_ascii() {
+                    v.len() >= needle.len()
+                        && v.as_bytes()[v.len() - needle.len()..]
+                            .eq_ignore_ascii_case(needle.as_bytes())
+                } else {
+                    fold(v).ends_with(needle.as_str())
+                }
+            }
+            StrTest::Contains { ac, fold_unicode } => {
+                if *fold_unicode && !v.is_ascii() {
+                    ac.is_match(fold(v).as_str())
+                } else {
+                    ac.is_match(v)
+                }
+            }
+            StrTest::Regex(r) => r.is_match(v),
+            StrTest::Always => true,
+        }
+    }
+}
+
+/// Regex source for a wildcard pattern (`*` any run, `?` one character).
+pub fn pattern_regex(p: &Pattern) -> Result<String, String> {
+    pattern_regex_with(p, ".*", ".")
+}
+
+fn pattern_regex_with(p: &Pattern, run: &str, one: &str) -> Result<String, String> {
+    let mut s = String::new();
+    for part in &p.0 {
+        match part {
+            Part::Lit(l) => s.push_str(&regex::escape(l)),
+            Part::AnyRun => s.push_str(run),
+            Part::AnyChar => s.push_str(one),
+            Part::Placeholder(name) => {
+                return Err(format!(
+                    "the placeholder `%{name}%` was not expanded by a processing pipeline"
+                ))
+            }
+        }
+    }
+    Ok(s)
+}
+
+fn build_regex(body: &str, case: Case, anchored: bool, flags: &str) -> Result<Regex, String> {
+    let i = if case == Case::Insensitive { "i" } else { "" };
+    let src = if anchored {
+        format!("(?{i}{flags}s)^(?:{body})$")
+    } else {
+        format!("(?{i}{flags}s){body}")
+    };
+    regex::RegexBuilder::new(&src)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Compile a group of wildcard patterns (alternatives) with the same case and
+/// kind into as few fast tests as possible.
+pub fn compile_patterns(
+    pats: &[&Pattern],
+    case: Case,
+    kind: MatchKind,
+) -> Result<Vec<StrTest>, String> {
+    let f = case == Case::Insensitive;
+    let norm = |s: &str| if f { fold(s) } else { s.to_string() };
+    let mut eq = HashSet::new();
+    let mut contains = Vec::new();
+    let mut tests = Vec::new();
+    let mut regexes = Vec::new();
+    for p in pats {
+        if kind == MatchKind::Term {
+            // A term: the pattern matches a run of the value bounded by
+            // non-word characters (or the ends); wildcards stay in a token.
+            let body = pattern_regex_with(p, "\\S*", "\\S")?;
+            regexes.push(format!("(?:^|\\W)(?:{body})(?:$|\\W)"));
+            continue;
+        }
+        match p.0.as_slice() {
+            [] => {
+                eq.insert(String::new());
+            }
+            [Part::Lit(l)] => {
+                eq.insert(norm(l));
+            }
+            [Part::AnyRun] => tests.push(StrTest::Always),
+            [Part::Lit(l), Part::AnyRun] => tests.push(StrTest::Prefix {
+                needle: norm(l),
+                fold: f,
+            }),
+            [Part::AnyRun, Part::Lit(l)] => tests.push(StrTest::Suffix {
+                needle: norm(l),
+                fold: f,
+            }),
+            [Part::AnyRun, Part::Lit(l), Part::AnyRun] => contains.push(norm(l)),
+            _ => regexes.push(format!("^(?:{})$", pattern_regex(p)?)),
+        }
+    }
+    if !eq.is_empty() {
+        tests.push(StrTest::Eq { set: eq, fold: f });
+    }
+    if !contains.is_empty() {
+        let unicode = contains.iter().any(|c| !c.is_ascii());
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(f)
+            .build(&contains)
+            .map_err(|e| e.to_string())?;
+        tests.push(StrTest::Contains {
+            ac,
+            fold_unicode: f && unicode,
+        });
+    }
+    if !regexes.is_empty() {
+        tests.push(StrTest::Regex(build_regex(
+            &regexes.join("|"),
+            case,
+            false,
+            "",
+        )?));
+    }
+    Ok(tests)
+}
+
+/// Compile an IR regex: translate its flavor to the `regex` crate's syntax or
+/// refuse what cannot be honoured (backreferences, lookaround, Lucene's
+/// optional operators).
+pub fn compile_regex(r: &IrRegex, case: Case) -> Result<Regex, String> {
+    let body = match r.flavor {
+        RegexFlavor::Lucene => lucene_to_regex(&r.pattern)?,
+        RegexFlavor::Pcre | RegexFlavor::Re2 => {
+            for bad in ["(?=", "(?!", "(?<=", "(?<!", "(?>"] {
+                if r.pattern.contains(bad) {
+                    return Err(format!(
+                        "lookaround/atomic group `{bad}` needs backtracking"
+                    ));
+                }
+            }
+            r.pattern.clone()
+        }
+    };
+    let mut flags = String::new();
+    if r.multiline {
+        flags.push('m');
+    }
+    // Dot matches newline only with the `s` flag in PCRE; Lucene's `.` is any char.
+    let dot_all = r.dot_all || r.flavor == RegexFlavor::Lucene;
+    let i = if case == Case::Insensitive { "i" } else { "" };
+    let s = if dot_all { "s" } else { "" };
+    let fl = format!("{i}{flags}{s}");
+    let src = match (fl.is_empty(), r.anchored) {
+        (true, true) => format!("^(?:{body})$"),
+        (true, false) => body,
+        (false, true) => format!("(?{fl})^(?:{body})$"),
+        (false, false) => format!("(?{fl}){body}"),
+    };
+    regex::RegexBuilder::new(&src)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|e| format!("the regex cannot be run by a linear-time engine: {e}"))
+}
+
+/// Lucene regexp syntax to `regex` syntax. Lucene: `.` any character,
+/// `"..."` literal, `\` escapes any character, no `\d`-style classes, `^`
+/// and `$` are ordinary characters; the optional operators `~ & < > # @`
+/// have no `regex` equivalent and are refused.
+pub fn lucene_to_regex(p: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = p.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n) => out.push_str(&regex::escape(&n.to_string())),
+                None => return Err("a trailing `\\` in a Lucene regex".into()),
+            },
+            '"' if !in_class => {
+                let mut lit = String::new();
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some(n) => lit.push(n),
+                        None => return Err("an unclosed `\"` in a Lucene regex".into()),
+                    }
+                }
+                out.push_str(&regex::escape(&lit));
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                let mut rest = chars.clone();
+                if rest.next() == Some('^') {
+                    out.push('^');
+                    chars = rest;
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(']');
+            }
+            '[' | '&' | '~' if in_class => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' | '&' | '<' | '>' | '#' | '@' if !in_class => {
+                return Err(format!(
+                    "the Lucene regex operator `{c}` has no linear-time equivalent here"
+                ))
+            }
+            '^' | '$' if !in_class => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    if in_class {
+        return Err("an unclosed `[` in a Lucene regex".into());
+    }
+    Ok(out)
+}
+
+/// A CIDR block.
+#[derive(Debug, Clone, Copy)]
+pub struct Cidr {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (a, b) = match s.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a.trim().parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match b {
+            Some(b) => b.trim().parse::<u8>().ok().filter(|n| *n <= max)?,
+            None => max,
+        };
+        Some(Cidr { addr, bits })
+    }
+    pub fn contains(&self, ip: &str) -> bool {
+        let Ok(ip) = ip.trim().parse::<IpAddr>() else {
+            return false;
+        };
+        let ip = match (ip, self.addr) {
+            (IpAddr::V6(v6), IpAddr::V4(_)) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => return false,
+            },
+            (ip, _) => ip,
+        };
+        match (ip, self.addr) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let m = if self.bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.bits)
+                };
+                u32::from(a) & m == u32::from(b) & m
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let m = if self.bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.bits)
+                };
+                u128::from(a) & m == u128::from(b) & m
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(p: &str, case: Case) -> Vec<StrTest> {
+        let pat = Pattern::parse_wildcards(p, false);
+        compile_patterns(&[&pat], case, MatchKind::Whole).unwrap()
+    }
+
+    fn m(tests: &[StrTest], v: &str) -> bool {
+        tests.iter().any(|t| t.is_match(v))
+    }
+
+    #[test]
+    fn fast_paths_and_case() {
+        let t = one(r"*\cmd.exe", Case::Insensitive);
+        assert!(matches!(t[0], StrTest::Suffix { .. }));
+        assert!(m(&t, r"C:\Windows\System32\CMD.EXE"));
+        assert!(!m(&t, r"C:\Windows\System32\xcmd.exe"));
+        let t = one("a*b?c", Case::Sensitive);
+        assert!(m(&t, "a123bxc") && !m(&t, "A123bxc") && !m(&t, "a\nbxcx"));
+        let t = one("*ÄB*", Case::Insensitive);
+        assert!(m(&t, "xäbx"));
+        let t = one("", Case::Sensitive);
+        assert!(m(&t, "") && !m(&t, "x"));
+    }
+
+    #[test]
+    fn term_matches_tokens() {
+        let pat = Pattern::parse_wildcards("mimi*", true);
+        let t = compile_patterns(&[&pat], Case::Insensitive, MatchKind::Term).unwrap();
+        assert!(m(&t, "run Mimikatz now") && !m(&t, "runmimikatz"));
+    }
+
+    #[test]
+    fn lucene_translation() {
+        assert_eq!(lucene_to_regex(r#"a.c"d.e"\d^"#).unwrap(), r"a.cd\.ed\^");
+        assert!(lucene_to_regex("a~b").is_err());
+        let r = IrRegex {
+            pattern: "ab[0-9]+".into(),
+            flavor: RegexFlavor::Lucene,
+            anchored: true,
+            multiline: false,
+            dot_all: false,
+        };
+        let re = compile_regex(&r, Case::Sensitive).unwrap();
+        assert!(re.is_match("ab12") && !re.is_match("xab12"));
+        let mut pcre = r.clone();
+        pcre.flavor = RegexFlavor::Pcre;
+        pcre.pattern = r"(\w+)\1".into();
+        assert!(compile_regex(&pcre, Case::Sensitive).is_err());
+    }
+
+    #[test]
+    fn cidr() {
+        let c = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(c.contains("10.1.2.3") && !c.contains("11.0.0.1") && !c.contains("x"));
+        assert!(c.contains("::ffff:10.0.0.1"));
+        let c = Cidr::parse("fe80::/10").unwrap();
+        assert!(c.contains("fe80::1") && !c.contains("10.0.0.1"));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+    }
+}

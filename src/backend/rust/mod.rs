@@ -1,0 +1,1 @@
+//! `siemc convert --to rust`: a standalone Rust module per rule set.

@@ -1,0 +1,224 @@
+//! `siemc match`: run rules over JSON events (NDJSON, a JSON array, or
+//! objects one after another; plain or gzip) and write one alert per match.
+
+use siemc::backend::matcher::json::Splitter;
+use siemc::backend::matcher::time::{format_millis, parse_millis};
+use siemc::backend::matcher::{Alert, Engine};
+use siemc::diag::render_text;
+use siemc::driver::load_paths;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub struct Args {
+    pub rules: Vec<PathBuf>,
+    pub events: Vec<PathBuf>,
+    pub text: bool,
+    pub now: Option<String>,
+    pub quiet: bool,
+}
+
+/// Open an input, `-` for stdin; gzip is recognised by its magic bytes.
+pub fn open(path: &std::path::Path) -> std::io::Result<Box<dyn Read>> {
+    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path)?)
+    };
+    let mut br = BufReader::with_capacity(1 << 16, raw);
+    let gz = br.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(br))
+    } else {
+        Box::new(br)
+    })
+}
+
+fn alert_json(engine: &Engine, a: &Alert) -> serde_json::Value {
+    let info = engine.rule_info(a.rule);
+    let mut m = serde_json::Map::new();
+    m.insert("rule_id".into(), info.id.clone().into());
+    m.insert("rule_name".into(), info.name.clone().into());
+    m.insert(
+        "severity".into(),
+        info.severity
+            .clone()
+            .map_or(serde_json::Value::Null, Into::into),
+    );
+    m.insert("event_index".into(), a.event_index.into());
+    m.insert(
+        "timestamp".into(),
+        a.timestamp
+            .map_or(serde_json::Value::Null, |t| format_millis(t).into()),
+    );
+    let parse = |b: &Vec<u8>| serde_json::from_slice(b).unwrap_or(serde_json::Value::Null);
+    match a.events.len() {
+        0 => {}
+        1 if a.extra.is_empty() || a.extra.contains_key("history_window_ms") => {
+            m.insert("event".into(), parse(&a.events[0]));
+        }
+        _ => {
+            m.insert(
+                "events".into(),
+                a.events.iter().map(parse).collect::<Vec<_>>().into(),
+            );
+        }
+    }
+    for (k, v) in &a.extra {
+        m.insert(k.clone(), v.clone());
+    }
+    serde_json::Value::Object(m)
+}
+
+pub fn run(a: Args) -> i32 {
+    let mut loaded = load_paths(&a.rules);
+    siemc::source::sigma::resolve(&mut loaded.rules);
+    for (path, d) in &loaded.file_errors {
+        eprintln!("{path}: {}", d.message);
+    }
+    let mut rules = Vec::new();
+    let mut load_errors = 0;
+    for l in &loaded.rules {
+        match &l.rule {
+            Some(r) if !l.has_errors() => {
+                if r.meta.rule_type.as_deref() != Some("filter") {
+                    rules.push(r.clone());
+                }
+            }
+            _ => {
+                load_errors += 1;
+                if !a.quiet {
+                    for d in l.diags.iter().filter(|d| d.is_error()) {
+                        eprint!("{}", render_text(d, &loaded.sm));
+                    }
+                }
+            }
+        }
+    }
+    let (mut engine, refused) = Engine::compile(&rules);
+    for r in &refused {
+        if !a.quiet {
+            let at = if r.span.is_dummy() {
+                String::new()
+            } else {
+                let p = loaded.sm.resolve(r.span);
+                format!(
+                    " ({}:{}:{})",
+                    loaded.sm.get(r.span.file).path,
+                    p.line,
+                    p.column
+                )
+            };
+            eprintln!(
+                "refused: {} `{}`: {}{at}",
+                r.rule_id, r.rule_name, r.message
+            );
+        }
+    }
+    if engine.is_empty() {
+        eprintln!(
+            "error: no rule can be run ({} refused, {load_errors} with errors)",
+            refused.len()
+        );
+        return 1;
+    }
+    if let Some(now) = &a.now {
+        match parse_millis(now) {
+            Some(ms) => engine.now = Some(ms),
+            None => {
+                eprintln!("error: --now {now:?} is not an RFC 3339 timestamp");
+                return 2;
+            }
+        }
+    }
+    let inputs = if a.events.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        a.events.clone()
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut per_rule: BTreeMap<usize, u64> = BTreeMap::new();
+    let (mut events, mut bad, mut bytes) = (0u64, 0u64, 0u64);
+    let mut index = 0u64;
+    let started = Instant::now();
+    let mut emit = |engine: &Engine, alerts: Vec<Alert>, out: &mut dyn Write| {
+        for al in alerts {
+            *per_rule.entry(al.rule).or_default() += 1;
+            let line = if a.text {
+                let info = engine.rule_info(al.rule);
+                format!(
+                    "{} [{}] {} event {}",
+                    info.id,
+                    info.severity.as_deref().unwrap_or("-"),
+                    info.name,
+                    al.event_index
+                )
+            } else {
+                alert_json(engine, &al).to_string()
+            };
+            let _ = writeln!(out, "{line}");
+        }
+    };
+    let mut status = 0;
+    for path in &inputs {
+        let reader = match open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                status = 1;
+                continue;
+            }
+        };
+        let mut sp = Splitter::new(reader);
+        while let Some(rec) = sp.next_record() {
+            let i = index;
+            index += 1;
+            match rec.result {
+                Err(msg) => {
+                    bad += 1;
+                    eprintln!("{}:{}: bad record: {msg}", path.display(), rec.line);
+                }
+                Ok(raw) => {
+                    bytes += raw.len() as u64;
+                    match engine.eval(&raw, i) {
+                        Ok(alerts) => {
+                            events += 1;
+                            emit(&engine, alerts, &mut out);
+                        }
+                        Err(msg) => {
+                            bad += 1;
+                            eprintln!("{}:{}: bad record: {msg}", path.display(), rec.line);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let alerts = engine.finish();
+    emit(&engine, alerts, &mut out);
+    let _ = out.flush();
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    eprintln!(
+        "siemc match: {} rules ({} refused, {load_errors} with errors, {} prefiltered), {events} events read, {bad} bad records, {:.0} events/s, {:.1} MB/s",
+        engine.len(),
+        refused.len(),
+        engine.prefiltered_rules(),
+        events as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
+    if engine.evicted() > 0 {
+        eprintln!(
+            "  state evicted to stay within memory bounds: {}",
+            engine.evicted()
+        );
+    }
+    let total: u64 = per_rule.values().sum();
+    eprintln!("  alerts: {total}");
+    for (r, n) in &per_rule {
+        let info = engine.rule_info(*r);
+        eprintln!("    {n:>8}  {}  {}", info.id, info.name);
+    }
+    status
+}
