@@ -5,7 +5,7 @@ use siemc::backend::matcher::json::Splitter;
 use siemc::backend::matcher::time::{format_millis, parse_millis};
 use siemc::backend::matcher::{Alert, Engine};
 use siemc::diag::render_text;
-use siemc::driver::load_paths;
+use siemc::driver::load_paths_with;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -17,6 +17,7 @@ pub struct Args {
     pub text: bool,
     pub now: Option<String>,
     pub quiet: bool,
+    pub load: siemc::source::Options,
 }
 
 /// Open an input, `-` for stdin; gzip is recognised by its magic bytes.
@@ -72,8 +73,8 @@ fn alert_json(engine: &Engine, a: &Alert) -> serde_json::Value {
 }
 
 pub fn run(a: Args) -> i32 {
-    let mut loaded = load_paths(&a.rules);
-    siemc::source::sigma::resolve(&mut loaded.rules);
+    // the driver resolves Sigma filters and correlations across files
+    let loaded = load_paths_with(&a.rules, &a.load);
     for (path, d) in &loaded.file_errors {
         eprintln!("{path}: {}", d.message);
     }

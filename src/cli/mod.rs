@@ -156,6 +156,7 @@ pub fn main() -> i32 {
             text: format == MatchFormat::Text,
             now,
             quiet,
+            load,
         }),
         Command::Convert {
             to,
