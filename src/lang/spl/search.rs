@@ -253,6 +253,12 @@ impl<'a> P<'a> {
         let mut depth = 0usize;
         let mut k = 0;
         while k < b.len() {
+            // Only ASCII bytes delimit; the bytes of a multi-byte character
+            // (0xA0 read as a char is a no-break space) never do.
+            if !b[k].is_ascii() {
+                k += 1;
+                continue;
+            }
             let c = b[k] as char;
             match c {
                 '(' => depth += 1,
@@ -263,7 +269,8 @@ impl<'a> P<'a> {
                     continue;
                 }
                 '\\' => {
-                    k += 2;
+                    // the backslash and the whole character it escapes
+                    k += 1 + v[k + 1..].chars().next().map_or(0, char::len_utf8);
                     continue;
                 }
                 c if depth == 0 && (c.is_whitespace() || value_stop(c)) => break,

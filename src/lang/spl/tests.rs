@@ -255,3 +255,18 @@ fn macros_expand_with_arguments_nesting_and_builtins() {
         (codes::UNKNOWN_MACRO, 14)
     );
 }
+
+/// Found by the fuzzer: a value scan read byte 0xA0 (inside `ڠ`) as a
+/// no-break space and cut the text inside a character.
+#[test]
+fn multibyte_values_are_not_cut_inside_a_character() {
+    let origin = Origin::verbatim(FileId(0), 0);
+    for q in ["TargetUserName=*ڠCert x", "a=\\ڠb c", "a=ڠ"] {
+        let _ = compile(&Input {
+            text: q,
+            origin: &origin,
+        });
+    }
+    let m = filter("TargetUserName=*ڠCert");
+    assert!(matches!(m.kind, ExprKind::Match(_)), "{m:?}");
+}
