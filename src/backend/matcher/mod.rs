@@ -297,4 +297,6 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod pipeline_tests;
+#[cfg(test)]
 mod tests;
