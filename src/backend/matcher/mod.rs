@@ -4,8 +4,10 @@
 //! one JSON record and returns the alerts it completes, [`Engine::finish`]
 //! the alerts of aggregations at the end of the input.
 
+mod aggs;
 pub mod fields;
 pub mod json;
+mod pipeline;
 pub mod pred;
 pub mod prefilter;
 pub mod scalar;
@@ -256,7 +258,8 @@ impl Engine {
                     }
                 }
                 Kind::Stateful(s) => {
-                    for mut a in s.push(&ev, raw, index, ts) {
+                    let now = self.now.or(self.max_time);
+                    for mut a in s.push(&ev, raw, index, ts, now) {
                         a.rule = i;
                         alerts.push(a);
                     }
@@ -293,5 +296,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod pipeline_tests;
 #[cfg(test)]
 mod tests;

@@ -140,6 +140,10 @@ const FUNCS: &[&str] = &[
     "ceil",
     "ceiling",
     "not",
+    "null",
+    "relative_time",
+    "strftime",
+    "strptime",
 ];
 
 fn lit_str(s: &Scalar) -> Option<String> {
@@ -432,7 +436,29 @@ fn call(name: &str, a: &[Dyn], ci: bool, rx: Option<&Regex>, lang: Language) -> 
         "divide" => arith(ArithOp::Div, &arg(0), &arg(1)),
         "modulo" => arith(ArithOp::Mod, &arg(0), &arg(1)),
         "abs" => arg(0).as_num().map_or(Dyn::Null, |n| Dyn::Num(n.abs())),
-        "round" => arg(0).as_num().map_or(Dyn::Null, |n| Dyn::Num(n.round())),
+        "round" => match (arg(0).as_num(), arg(1).as_num()) {
+            (Some(n), Some(d)) if d > 0.0 => {
+                let f = 10f64.powi(d.min(15.0) as i32);
+                Dyn::Num((n * f).round() / f)
+            }
+            (Some(n), _) => Dyn::Num(n.round()),
+            _ => Dyn::Null,
+        },
+        "null" => Dyn::Null,
+        // SPL times are epoch seconds.
+        "relative_time" => match (arg(0).as_num(), arg(1).as_str()) {
+            (Some(t), Some(spec)) => time::relative_millis((t * 1000.0) as i64, &spec)
+                .map_or(Dyn::Null, |ms| Dyn::Num(ms as f64 / 1000.0)),
+            _ => Dyn::Null,
+        },
+        "strftime" => match (arg(0).as_num(), arg(1).as_str()) {
+            (Some(t), Some(fmt)) => Dyn::Str(time::strftime((t * 1000.0).round() as i64, &fmt)),
+            _ => Dyn::Null,
+        },
+        "strptime" => match s0().and_then(|s| time::parse_millis(&s)) {
+            Some(ms) => Dyn::Num(ms as f64 / 1000.0),
+            None => Dyn::Null,
+        },
         "floor" => arg(0).as_num().map_or(Dyn::Null, |n| Dyn::Num(n.floor())),
         "ceil" | "ceiling" => arg(0).as_num().map_or(Dyn::Null, |n| Dyn::Num(n.ceil())),
         "between" => match (s0(), arg(1).as_str(), arg(2).as_str()) {

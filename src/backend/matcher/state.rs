@@ -1,14 +1,15 @@
 //! Stateful rules: EQL sequences (join keys, maxspan, until, runs), Elastic
-//! threshold (with cardinality) and new_terms, and aggregation pipelines
-//! (`stats ... by ... | where ...`, Sigma 1.x `count() by x > n`). State is
+//! threshold (with cardinality) and new_terms, and row pipelines
+//! (`stats`/`eventstats`/`eval`/`where`/..., see `pipeline.rs`). State is
 //! bounded: sequences expire after `maxspan` and are capped in number;
 //! groups are capped too; what is dropped is counted.
 
 use super::fields::{EventView, FieldId};
+use super::pipeline::Pipeline;
 use super::pred::{self, refuse, Ctx, Node, Refusal};
-use super::scalar::{self, leaf_dyn, CScalar, Dyn};
+use super::scalar::leaf_dyn;
 use super::{category_expr, full_filter, Alert};
-use crate::ir::{Agg, AggFunc, AggMode, Expr, Query, Rule, StageKind};
+use crate::ir::{Expr, Query, Rule, StageKind};
 use serde_json::{json, Map, Value as J};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -24,7 +25,7 @@ enum SKind {
     Sequence(Seq),
     Threshold(Threshold),
     NewTerms(NewTerms),
-    Aggregate(AggPipe),
+    Pipeline(Box<Pipeline>),
 }
 
 struct Step {
@@ -69,27 +70,6 @@ struct NewTerms {
     window: i64,
 }
 
-struct AggPipe {
-    filter: Node,
-    by: Vec<FieldId>,
-    by_names: Vec<String>,
-    span: Option<i64>,
-    aggs: Vec<(AggFunc, Option<CScalar>, String)>,
-    groups: HashMap<Vec<String>, Vec<Acc>>,
-    post: Vec<Node>,
-    post_fields: super::fields::FieldTable,
-}
-
-#[derive(Default, Clone)]
-struct Acc {
-    count: u64,
-    sum: f64,
-    min: Option<f64>,
-    max: Option<f64>,
-    distinct: HashSet<String>,
-    values: Vec<String>,
-}
-
 fn key_of(ev: &EventView, ids: &[FieldId]) -> Option<Vec<String>> {
     ids.iter()
         .map(|id| ev.first(*id).and_then(|l| leaf_dyn(l).as_str()))
@@ -124,144 +104,80 @@ fn duration_setting(rule: &Rule, key: &str) -> Option<i64> {
 impl Stateful {
     pub fn compile(rule: &Rule, q: &Query, cx: &mut Ctx) -> Result<Stateful, Refusal> {
         let stages: Vec<_> = q.stages.iter().collect();
-        let kind =
-            match stages.first().map(|s| &s.kind) {
-                Some(StageKind::Sequence(s)) if stages.len() == 1 => {
-                    if s.steps.iter().any(|st| st.missing) {
-                        return refuse(
-                            stages[0].span,
-                            "missing-event steps `![...]` are not supported by the matcher",
-                        );
-                    }
-                    let mut steps = Vec::new();
-                    for st in &s.steps {
-                        let filter = step_node(st.filter.as_ref(), &st.categories, st.span, cx)?;
-                        let keys: Vec<FieldId> =
-                            s.by.iter()
-                                .chain(&st.by)
-                                .map(|f| cx.fields.intern(f))
-                                .collect();
-                        for _ in 0..st.runs.max(1) {
-                            steps.push(Step {
-                                filter: filter.clone(),
-                                keys: keys.clone(),
-                            });
-                        }
-                    }
-                    let until = match &s.until {
-                        Some(u) => Some(Step {
-                            filter: step_node(u.filter.as_ref(), &u.categories, u.span, cx)?,
-                            keys: s
-                                .by
-                                .iter()
-                                .chain(&u.by)
-                                .map(|f| cx.fields.intern(f))
-                                .collect(),
-                        }),
-                        None => None,
-                    };
-                    SKind::Sequence(Seq {
-                        maxspan: s.maxspan.as_ref().map(|d| d.millis as i64),
-                        steps,
-                        until,
-                        pending: HashMap::new(),
-                        count: 0,
-                    })
+        let kind = match stages.first().map(|s| &s.kind) {
+            Some(StageKind::Sequence(s)) if stages.len() == 1 => {
+                if s.steps.iter().any(|st| st.missing) {
+                    return refuse(
+                        stages[0].span,
+                        "missing-event steps `![...]` are not supported by the matcher",
+                    );
                 }
-                Some(StageKind::Threshold(t)) if stages.len() == 1 => SKind::Threshold(Threshold {
-                    filter: pred::compile(&full_filter(q), cx)?,
-                    fields: t.fields.iter().map(|f| cx.fields.intern(f)).collect(),
-                    names: t.fields.iter().map(|f| f.name.clone()).collect(),
-                    value: t.value,
-                    cardinality: t
-                        .cardinality
-                        .iter()
-                        .map(|(f, n)| (cx.fields.intern(f), f.name.clone(), *n))
-                        .collect(),
-                    groups: HashMap::new(),
-                }),
-                Some(StageKind::NewTerms(n)) if stages.len() == 1 => SKind::NewTerms(NewTerms {
-                    filter: pred::compile(&full_filter(q), cx)?,
-                    fields: n.fields.iter().map(|f| cx.fields.intern(f)).collect(),
-                    names: n.fields.iter().map(|f| f.name.clone()).collect(),
-                    history: n.history_window.millis as i64,
-                    first: HashMap::new(),
-                    window: duration_setting(rule, "from").unwrap_or(9 * 60_000),
-                }),
-                Some(StageKind::Aggregate(a)) if a.mode == AggMode::Collapse => {
-                    let mut post_fields = super::fields::FieldTable::new();
-                    let mut post = Vec::new();
-                    for st in &stages[1..] {
-                        match &st.kind {
-                            StageKind::Where(e) => {
-                                let mut pcx = Ctx {
-                                    fields: &mut post_fields,
-                                    language: q.language,
-                                };
-                                post.push(pred::compile(e, &mut pcx)?);
-                            }
-                            k if super::output_only(k) => {}
-                            _ => return refuse(
-                                st.span,
-                                "this stage after an aggregation is not supported by the matcher",
-                            ),
-                        }
+                let mut steps = Vec::new();
+                for st in &s.steps {
+                    let filter = step_node(st.filter.as_ref(), &st.categories, st.span, cx)?;
+                    let keys: Vec<FieldId> =
+                        s.by.iter()
+                            .chain(&st.by)
+                            .map(|f| cx.fields.intern(f))
+                            .collect();
+                    for _ in 0..st.runs.max(1) {
+                        steps.push(Step {
+                            filter: filter.clone(),
+                            keys: keys.clone(),
+                        });
                     }
-                    let mut aggs = Vec::new();
-                    for Agg {
-                        func,
-                        arg,
-                        alias,
-                        span,
-                    } in &a.aggs
-                    {
-                        if !matches!(
-                            func,
-                            AggFunc::Count
-                                | AggFunc::DistinctCount
-                                | AggFunc::Sum
-                                | AggFunc::Avg
-                                | AggFunc::Min
-                                | AggFunc::Max
-                                | AggFunc::Values
-                                | AggFunc::List
-                        ) {
-                            return refuse(
-                                *span,
-                                format!("the aggregate {func:?} is not supported by the matcher"),
-                            );
-                        }
-                        let arg = match arg {
-                            Some(s) => Some(scalar::compile(s, cx)?),
-                            None => None,
-                        };
-                        aggs.push((func.clone(), arg, alias.clone()));
-                    }
-                    let by_names: Vec<String> = a.by.iter().map(|f| f.name.clone()).collect();
-                    SKind::Aggregate(AggPipe {
-                        filter: pred::compile(&full_filter(q), cx)?,
-                        by: a.by.iter().map(|f| cx.fields.intern(f)).collect(),
-                        by_names,
-                        span: a.span.as_ref().map(|d| d.millis as i64),
-                        aggs,
-                        groups: HashMap::new(),
-                        post,
-                        post_fields,
-                    })
                 }
-                _ => {
-                    let st = stages
-                        .iter()
-                        .find(|s| !super::output_only(&s.kind))
-                        .unwrap_or(&stages[0]);
-                    let what = match &st.kind {
-                        StageKind::Opaque(o) => format!("the command `{}` ({})", o.name, o.reason),
-                        StageKind::Correlation(_) => "Sigma correlation rules".to_string(),
-                        k => format!("the stage {}", stage_name(k)),
-                    };
-                    return refuse(st.span, format!("{what} is not supported by the matcher"));
-                }
-            };
+                let until = match &s.until {
+                    Some(u) => Some(Step {
+                        filter: step_node(u.filter.as_ref(), &u.categories, u.span, cx)?,
+                        keys: s
+                            .by
+                            .iter()
+                            .chain(&u.by)
+                            .map(|f| cx.fields.intern(f))
+                            .collect(),
+                    }),
+                    None => None,
+                };
+                SKind::Sequence(Seq {
+                    maxspan: s.maxspan.as_ref().map(|d| d.millis as i64),
+                    steps,
+                    until,
+                    pending: HashMap::new(),
+                    count: 0,
+                })
+            }
+            Some(StageKind::Threshold(t)) if stages.len() == 1 => SKind::Threshold(Threshold {
+                filter: pred::compile(&full_filter(q), cx)?,
+                fields: t.fields.iter().map(|f| cx.fields.intern(f)).collect(),
+                names: t.fields.iter().map(|f| f.name.clone()).collect(),
+                value: t.value,
+                cardinality: t
+                    .cardinality
+                    .iter()
+                    .map(|(f, n)| (cx.fields.intern(f), f.name.clone(), *n))
+                    .collect(),
+                groups: HashMap::new(),
+            }),
+            Some(StageKind::NewTerms(n)) if stages.len() == 1 => SKind::NewTerms(NewTerms {
+                filter: pred::compile(&full_filter(q), cx)?,
+                fields: n.fields.iter().map(|f| cx.fields.intern(f)).collect(),
+                names: n.fields.iter().map(|f| f.name.clone()).collect(),
+                history: n.history_window.millis as i64,
+                first: HashMap::new(),
+                window: duration_setting(rule, "from").unwrap_or(9 * 60_000),
+            }),
+            Some(
+                StageKind::Sequence(_)
+                | StageKind::Threshold(_)
+                | StageKind::NewTerms(_)
+                | StageKind::Sample(_)
+                | StageKind::Correlation(_),
+            ) => {
+                return refuse(stages[0].span, unsupported(&stages[0].kind));
+            }
+            _ => SKind::Pipeline(Box::new(Pipeline::compile(q, cx)?)),
+        };
         Ok(Stateful { kind, evicted: 0 })
     }
 
@@ -269,7 +185,14 @@ impl Stateful {
         self.evicted
     }
 
-    pub fn push(&mut self, ev: &EventView, raw: &[u8], index: u64, ts: Option<i64>) -> Vec<Alert> {
+    pub fn push(
+        &mut self,
+        ev: &EventView,
+        raw: &[u8],
+        index: u64,
+        ts: Option<i64>,
+        now: Option<i64>,
+    ) -> Vec<Alert> {
         match &mut self.kind {
             SKind::Sequence(s) => s.push(ev, raw, index, ts, &mut self.evicted),
             SKind::Threshold(t) => {
@@ -314,54 +237,10 @@ impl Stateful {
                 }
                 Vec::new()
             }
-            SKind::Aggregate(a) => {
-                if !pred::eval(&a.filter, ev) {
-                    return Vec::new();
-                }
-                let Some(mut k) = key_of(ev, &a.by) else {
-                    return Vec::new();
-                };
-                if let Some(span) = a.span {
-                    let bucket = ts.map(|t| t.div_euclid(span) * span);
-                    k.push(bucket.map(super::time::format_millis).unwrap_or_default());
-                }
-                if a.groups.len() >= STATE_CAP && !a.groups.contains_key(&k) {
-                    self.evicted += 1;
-                    return Vec::new();
-                }
-                let accs = a
-                    .groups
-                    .entry(k)
-                    .or_insert_with(|| vec![Acc::default(); a.aggs.len()]);
-                for ((func, arg, _), acc) in a.aggs.iter().zip(accs.iter_mut()) {
-                    let v = arg.as_ref().map(|s| scalar::eval(s, ev));
-                    if matches!(v, Some(Dyn::Null)) && *func != AggFunc::Count {
-                        continue;
-                    }
-                    if matches!(v, Some(Dyn::Null)) {
-                        continue;
-                    }
-                    acc.count += 1;
-                    if let Some(v) = v {
-                        let items = match v {
-                            Dyn::List(l) => l,
-                            d => vec![d],
-                        };
-                        for d in items {
-                            if let Some(n) = d.as_num() {
-                                acc.sum += n;
-                                acc.min = Some(acc.min.map_or(n, |m| m.min(n)));
-                                acc.max = Some(acc.max.map_or(n, |m| m.max(n)));
-                            }
-                            if let Some(s) = d.as_str() {
-                                if acc.distinct.insert(s.clone()) && acc.values.len() < 100 {
-                                    acc.values.push(s);
-                                }
-                            }
-                        }
-                    }
-                }
-                Vec::new()
+            SKind::Pipeline(p) => {
+                let alerts = p.push(ev, raw, index, ts, now);
+                self.evicted += std::mem::take(&mut p.evicted);
+                alerts
             }
         }
     }
@@ -411,45 +290,12 @@ impl Stateful {
                 }
                 out
             }
-            SKind::Aggregate(a) => {
-                let mut out = Vec::new();
-                let groups: BTreeMap<_, _> = a.groups.drain().collect();
-                for (k, accs) in groups {
-                    let mut names = a.by_names.clone();
-                    if a.span.is_some() {
-                        names.push("_time".into());
-                    }
-                    let mut extra = group_map(&names, &k);
-                    for ((func, _, alias), acc) in a.aggs.iter().zip(&accs) {
-                        extra.insert(alias.clone(), acc_value(func, acc));
-                    }
-                    if !a.post.is_empty() {
-                        let text = J::Object(extra.clone()).to_string();
-                        let Ok(view) = EventView::parse(&a.post_fields, &text) else {
-                            continue;
-                        };
-                        if !a.post.iter().all(|p| pred::eval(p, &view)) {
-                            continue;
-                        }
-                    }
-                    out.push(agg_alert(None, extra));
-                }
-                out
+            SKind::Pipeline(p) => {
+                let alerts = p.finish(now);
+                self.evicted += std::mem::take(&mut p.evicted);
+                alerts
             }
         }
-    }
-}
-
-fn acc_value(func: &AggFunc, acc: &Acc) -> J {
-    match func {
-        AggFunc::Count => json!(acc.count),
-        AggFunc::DistinctCount => json!(acc.distinct.len()),
-        AggFunc::Sum => json!(acc.sum),
-        AggFunc::Avg if acc.count > 0 => json!(acc.sum / acc.count as f64),
-        AggFunc::Min => acc.min.map_or(J::Null, |m| json!(m)),
-        AggFunc::Max => acc.max.map_or(J::Null, |m| json!(m)),
-        AggFunc::Values | AggFunc::List => json!(acc.values),
-        _ => J::Null,
     }
 }
 
@@ -471,6 +317,16 @@ fn agg_alert(ts: Option<i64>, extra: Map<String, J>) -> Alert {
         events: Vec::new(),
         extra,
     }
+}
+
+/// Why a stage cannot run, by name.
+pub(super) fn unsupported(k: &StageKind) -> String {
+    let what = match k {
+        StageKind::Opaque(o) => format!("the command `{}` ({})", o.name, o.reason),
+        StageKind::Correlation(_) => "Sigma correlation rules".to_string(),
+        k => format!("the stage {}", stage_name(k)),
+    };
+    format!("{what} is not supported by the matcher")
 }
 
 fn stage_name(k: &StageKind) -> &'static str {

@@ -120,6 +120,164 @@ pub fn format_millis(ms: i64) -> String {
     )
 }
 
+/// Add calendar months to a time (day of month clamped).
+fn add_months(ms: i64, n: i64) -> i64 {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    let total = y * 12 + (m - 1) + n;
+    let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    let last = days_from_civil(
+        if nm == 12 { ny + 1 } else { ny },
+        if nm == 12 { 1 } else { nm + 1 },
+        1,
+    ) - days_from_civil(ny, nm, 1);
+    days_from_civil(ny, nm, d.min(last)) * 86_400_000 + rem
+}
+
+enum Unit {
+    Ms(i64),
+    Months(i64),
+    /// Snap to a weekday (0 = Sunday).
+    Weekday(i64),
+}
+
+fn unit(u: &str) -> Option<Unit> {
+    Some(match u {
+        "s" | "sec" | "secs" | "second" | "seconds" => Unit::Ms(1000),
+        "m" | "min" | "mins" | "minute" | "minutes" => Unit::Ms(60_000),
+        "h" | "hr" | "hrs" | "hour" | "hours" => Unit::Ms(3_600_000),
+        "d" | "day" | "days" => Unit::Ms(86_400_000),
+        "w" | "week" | "weeks" => Unit::Ms(7 * 86_400_000),
+        "mon" | "month" | "months" => Unit::Months(1),
+        "q" | "qtr" | "qtrs" | "quarter" | "quarters" => Unit::Months(3),
+        "y" | "yr" | "yrs" | "year" | "years" => Unit::Months(12),
+        _ => {
+            let n: i64 = u.strip_prefix('w')?.parse().ok()?;
+            Unit::Weekday(n % 7)
+        }
+    })
+}
+
+/// SPL `relative_time(t, spec)` (UTC): offsets like `-1d`, `+3h`, `-2mon`
+/// and snaps like `@d`, `@w1`, `@mon`, applied left to right; `now` is `t`.
+pub fn relative_millis(t: i64, spec: &str) -> Option<i64> {
+    let spec = spec.trim();
+    if spec.is_empty() || spec == "now" {
+        return Some(t);
+    }
+    let b = spec.as_bytes();
+    let mut i = 0;
+    let mut t = t;
+    while i < b.len() {
+        let snap = b[i] == b'@';
+        let mut sign = 1;
+        if snap {
+            i += 1;
+        } else if b[i] == b'+' || b[i] == b'-' {
+            sign = if b[i] == b'-' { -1 } else { 1 };
+            i += 1;
+        } else {
+            return None;
+        }
+        let ns = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let n: i64 = if ns == i {
+            1
+        } else {
+            spec[ns..i].parse().ok()?
+        };
+        let us = i;
+        while i < b.len()
+            && b[i].is_ascii_alphanumeric()
+            && !(i > us && b[i].is_ascii_digit() && !spec[us..i].starts_with('w'))
+        {
+            i += 1;
+        }
+        let u = unit(&spec[us..i])?;
+        t = match (snap, u) {
+            (false, Unit::Ms(ms)) => t + sign * n * ms,
+            (false, Unit::Months(m)) => add_months(t, sign * n * m),
+            (false, Unit::Weekday(_)) => return None,
+            (true, Unit::Ms(ms)) if ms == 7 * 86_400_000 => snap_weekday(t, 0),
+            (true, Unit::Ms(ms)) => t.div_euclid(ms) * ms,
+            (true, Unit::Weekday(w)) => snap_weekday(t, w),
+            (true, Unit::Months(m)) => {
+                let (y, mo, _) = civil_from_days(t.div_euclid(86_400_000));
+                let mo = if m == 12 { 1 } else { (mo - 1) / m * m + 1 };
+                days_from_civil(y, mo, 1) * 86_400_000
+            }
+        };
+    }
+    Some(t)
+}
+
+fn snap_weekday(t: i64, w: i64) -> i64 {
+    let days = t.div_euclid(86_400_000);
+    let wd = (days + 4).rem_euclid(7); // 1970-01-01 was a Thursday; Sunday = 0
+    (days - (wd - w).rem_euclid(7)) * 86_400_000
+}
+
+/// SPL `strftime` (UTC) for the common conversions.
+pub fn strftime(ms: i64, fmt: &str) -> String {
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const DAY: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s, frac) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    let mut out = String::new();
+    let mut it = fmt.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('Y') => out += &format!("{y:04}"),
+            Some('y') => out += &format!("{:02}", y.rem_euclid(100)),
+            Some('m') => out += &format!("{m:02}"),
+            Some('d') => out += &format!("{d:02}"),
+            Some('e') => out += &format!("{d:2}"),
+            Some('H') => out += &format!("{h:02}"),
+            Some('I') => out += &format!("{:02}", if h % 12 == 0 { 12 } else { h % 12 }),
+            Some('p') => out += if h < 12 { "AM" } else { "PM" },
+            Some('M') => out += &format!("{mi:02}"),
+            Some('S') => out += &format!("{s:02}"),
+            Some('T') => out += &format!("{h:02}:{mi:02}:{s:02}"),
+            Some('F') => out += &format!("{y:04}-{m:02}-{d:02}"),
+            Some('b') => out += MON[(m - 1) as usize],
+            Some('a') => out += DAY[(days + 4).rem_euclid(7) as usize],
+            Some('j') => out += &format!("{:03}", days - days_from_civil(y, 1, 1) + 1),
+            Some('s') => out += &ms.div_euclid(1000).to_string(),
+            Some('z') => out += "+0000",
+            Some('Z') => out += "UTC",
+            Some('Q') => out += &format!("{frac:03}"),
+            Some('3') if it.peek() == Some(&'N') => {
+                it.next();
+                out += &format!("{frac:03}");
+            }
+            Some('N') => out += &format!("{frac:03}"),
+            Some('%') => out.push('%'),
+            Some(o) => {
+                out.push('%');
+                out.push(o);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +295,23 @@ mod tests {
         );
         assert!(parse_millis("2024-13-01").is_none());
         assert_eq!(leaf_millis(&Leaf::Num("1")), Some(1000));
+    }
+
+    #[test]
+    fn relative_time_and_strftime() {
+        let t = parse_millis("2026-05-20T13:45:10Z").unwrap();
+        let f = |s: &str| relative_millis(t, s).map(format_millis);
+        assert_eq!(f("@d").as_deref(), Some("2026-05-20T00:00:00.000Z"));
+        assert_eq!(f("-1d@d").as_deref(), Some("2026-05-19T00:00:00.000Z"));
+        assert_eq!(f("+3h").as_deref(), Some("2026-05-20T16:45:10.000Z"));
+        assert_eq!(f("-1mon@mon").as_deref(), Some("2026-04-01T00:00:00.000Z"));
+        // 2026-05-20 is a Wednesday: @w1 is Monday the 18th, @w0 Sunday the 17th.
+        assert_eq!(f("@w1").as_deref(), Some("2026-05-18T00:00:00.000Z"));
+        assert_eq!(f("@w").as_deref(), Some("2026-05-17T00:00:00.000Z"));
+        assert_eq!(f("@y").as_deref(), Some("2026-01-01T00:00:00.000Z"));
+        assert_eq!(f("now"), Some(format_millis(t)));
+        assert!(f("-1x").is_none());
+        assert_eq!(strftime(t, "%Y-%m-%dT%H:%M:%S"), "2026-05-20T13:45:10");
+        assert_eq!(strftime(t, "%a %b %e %j"), "Wed May 20 140");
     }
 }
