@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use siemc::backend::matcher::json::Splitter;
 use siemc::backend::matcher::{full_filter, Engine};
 use siemc::driver::load_paths;
-use siemc::ir::{Expr, ExprKind, FieldScheme, Part, Rule};
+use siemc::ir::{Expr, ExprKind, FieldScheme, Rule};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,18 +17,6 @@ use std::process::Command;
 mod common;
 
 const PROCESS_CREATION_SAMPLE: usize = 200;
-
-/// A sample text for a wildcard pattern (`*` empty, `?` one letter).
-fn sample(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .map(|p| match p {
-            Part::Lit(l) => l.as_str(),
-            Part::AnyChar => "x",
-            _ => "",
-        })
-        .collect()
-}
 
 /// (field, scheme, value) for every string/number match of a filter.
 fn values(e: &Expr, out: &mut Vec<(String, FieldScheme, Vec<Value>)>) {
@@ -40,7 +28,7 @@ fn values(e: &Expr, out: &mut Vec<(String, FieldScheme, Vec<Value>)>) {
                 .values
                 .iter()
                 .filter_map(|v| match v {
-                    siemc::ir::Value::Str(p) => Some(json!(sample(&p.0))),
+                    siemc::ir::Value::Str(p) => Some(json!(common::sample(&p.0))),
                     siemc::ir::Value::Num(n) => Some(json!(n.value)),
                     _ => None,
                 })
@@ -50,22 +38,6 @@ fn values(e: &Expr, out: &mut Vec<(String, FieldScheme, Vec<Value>)>) {
             }
         }
         _ => {}
-    }
-}
-
-fn insert_path(obj: &mut Map<String, Value>, path: &str, v: Value) {
-    match path.split_once('.') {
-        Some((head, rest)) => {
-            let child = obj
-                .entry(head.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(m) = child {
-                insert_path(m, rest, v);
-            }
-        }
-        None => {
-            obj.entry(path.to_string()).or_insert(v);
-        }
     }
 }
 
@@ -92,9 +64,9 @@ fn generated(rule: &Rule) -> Vec<Value> {
             None => Value::Null,
         };
         if *scheme == FieldScheme::Sigma {
-            insert_path(&mut shaped, &format!("Event.EventData.{field}"), last);
+            common::insert_path(&mut shaped, &format!("Event.EventData.{field}"), last);
         } else {
-            insert_path(&mut shaped, field, last);
+            common::insert_path(&mut shaped, field, last);
         }
         arrays
             .entry(field.clone())
