@@ -73,6 +73,7 @@ pub struct Options {
 pub enum Target {
     Sigma,
     Kql,
+    Rust,
 }
 
 impl Target {
@@ -80,6 +81,7 @@ impl Target {
         match self {
             Target::Sigma => "sigma",
             Target::Kql => "kql",
+            Target::Rust => "rust",
         }
     }
 }
@@ -89,6 +91,7 @@ pub fn convert(target: Target, rule: &Rule, opts: &Options) -> Output {
     let mut out = match target {
         Target::Sigma => sigma::convert(rule, opts),
         Target::Kql => kql::convert(rule, opts),
+        Target::Rust => rust::convert(rule, opts),
     };
     // Caveats the front-end recorded travel with every conversion.
     for c in &rule.caveats {

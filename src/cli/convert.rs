@@ -22,6 +22,7 @@ fn extension(target: Target, opts: &Options) -> &'static str {
         (Target::Sigma, _) => "yml",
         (Target::Kql, Some("sentinel-yaml")) => "yaml",
         (Target::Kql, _) => "kql",
+        (Target::Rust, _) => "rs",
     }
 }
 
@@ -58,6 +59,8 @@ pub fn run(a: Args) -> i32 {
     let total = run.rules.len();
     let progress = total > 20 && std::io::stderr().is_terminal() && !a.json;
     let mut per_file: BTreeMap<u32, usize> = BTreeMap::new();
+    // `--to rust` writes one module for the whole set, after the loop.
+    let mut module_rules: Vec<&siemc::ir::Rule> = Vec::new();
     for (i, l) in run.rules.iter().enumerate() {
         if progress && i % 10 == 0 {
             let w = 30 * i / total.max(1);
@@ -121,6 +124,10 @@ pub fn run(a: Args) -> i32 {
         let Some(o) = result.filter(|o| !o.text.is_empty()) else {
             continue;
         };
+        if a.target == Target::Rust {
+            module_rules.extend(l.rule.as_ref());
+            continue;
+        }
         match &a.out {
             Some(dir) => {
                 let p = out_path(dir, &path, &a.paths, extension(a.target, &a.opts), index);
@@ -145,6 +152,9 @@ pub fn run(a: Args) -> i32 {
     if progress {
         eprint!("\r{}\r", " ".repeat(50));
     }
+    if a.target == Target::Rust && !a.json && !module_rules.is_empty() {
+        failed |= !write_module(&module_rules, a.out.as_deref(), &mut out);
+    }
     for (p, d) in &run.file_errors {
         let _ = p;
         eprint!("{}", render_text(d, &run.sm));
@@ -167,4 +177,29 @@ pub fn run(a: Args) -> i32 {
         }
     );
     i32::from(failed)
+}
+
+/// `--to rust`: one module for every accepted rule, to `--out` (a `.rs`
+/// file, or `rules.rs` in a folder) or stdout. False when it cannot be written.
+fn write_module(rules: &[&siemc::ir::Rule], out: Option<&Path>, stdout: &mut dyn Write) -> bool {
+    let (text, _) = backend::rust::module(rules);
+    let Some(out) = out else {
+        let _ = write!(stdout, "{text}");
+        return true;
+    };
+    let p = if out.extension().is_some_and(|e| e == "rs") {
+        out.to_path_buf()
+    } else {
+        out.join("rules.rs")
+    };
+    if let Some(parent) = p.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    match std::fs::write(&p, text) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            false
+        }
+    }
 }

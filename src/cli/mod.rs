@@ -44,7 +44,8 @@ pub enum Command {
         /// text: the converted rules; json: one NDJSON object per rule.
         #[arg(long, value_enum, default_value_t = ConvertFormat::Text)]
         format: ConvertFormat,
-        /// Write one file per rule under DIR, mirroring the input tree.
+        /// Write one file per rule under DIR, mirroring the input tree
+        /// (`--to rust`: one module, DIR/rules.rs or the FILE.rs given).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Refuse anything approximate (the default).
@@ -99,6 +100,8 @@ pub enum Format {
 pub enum TargetArg {
     Sigma,
     Kql,
+    /// One standalone Rust module for all the rules (serde_json + regex).
+    Rust,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +174,7 @@ pub fn main() -> i32 {
             let target = match to {
                 TargetArg::Sigma => siemc::backend::Target::Sigma,
                 TargetArg::Kql => siemc::backend::Target::Kql,
+                TargetArg::Rust => siemc::backend::Target::Rust,
             };
             if format == ConvertFormat::SentinelYaml && target != siemc::backend::Target::Kql {
                 eprintln!("error: --format sentinel-yaml goes with --to kql");

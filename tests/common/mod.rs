@@ -85,3 +85,37 @@ pub fn span_free<T: serde::Serialize>(x: &T) -> serde_json::Value {
     strip(&mut v);
     v
 }
+
+/// A sample text for a wildcard pattern (`*` empty, `?` one letter `x`).
+pub fn sample(parts: &[siemc::ir::Part]) -> String {
+    use siemc::ir::Part;
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Lit(l) => l.as_str(),
+            Part::AnyChar => "x",
+            _ => "",
+        })
+        .collect()
+}
+
+/// Insert `v` at a dotted path as nested objects (the first value wins).
+pub fn insert_path(
+    obj: &mut serde_json::Map<String, serde_json::Value>,
+    path: &str,
+    v: serde_json::Value,
+) {
+    match path.split_once('.') {
+        Some((head, rest)) => {
+            let child = obj
+                .entry(head.to_string())
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            if let serde_json::Value::Object(m) = child {
+                insert_path(m, rest, v);
+            }
+        }
+        None => {
+            obj.entry(path.to_string()).or_insert(v);
+        }
+    }
+}

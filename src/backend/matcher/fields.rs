@@ -143,6 +143,13 @@ impl FieldTable {
         }
         None
     }
+
+    /// Every routed path with the fields it feeds (for code generation).
+    pub fn routes(&self) -> impl Iterator<Item = (&str, &[FieldId])> {
+        self.by_path
+            .iter()
+            .map(|(p, ids)| (p.as_str(), ids.as_slice()))
+    }
 }
 
 /// One event as the rules see it: the leaves of every field they read.

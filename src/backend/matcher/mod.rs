@@ -116,7 +116,7 @@ pub fn full_filter(q: &Query) -> Expr {
 }
 
 /// Stages that change no verdict of a stateless rule (output shaping).
-fn output_only(k: &StageKind) -> bool {
+pub(crate) fn output_only(k: &StageKind) -> bool {
     matches!(
         k,
         StageKind::Project { .. } | StageKind::Sort(_) | StageKind::Rename(_)

@@ -34,9 +34,11 @@ pub enum StrTest {
         needle: String,
         fold: bool,
     },
-    /// Contains any of the needles.
+    /// Contains any of the needles (kept for code generation).
     Contains {
         ac: AhoCorasick,
+        needles: Vec<String>,
+        fold: bool,
         fold_unicode: bool,
     },
     Regex(Regex),
@@ -74,7 +76,9 @@ impl StrTest {
                     fold(v).ends_with(needle.as_str())
                 }
             }
-            StrTest::Contains { ac, fold_unicode } => {
+            StrTest::Contains {
+                ac, fold_unicode, ..
+            } => {
                 if *fold_unicode && !v.is_ascii() {
                     ac.is_match(fold(v).as_str())
                 } else {
@@ -174,6 +178,8 @@ pub fn compile_patterns(
             .map_err(|e| e.to_string())?;
         tests.push(StrTest::Contains {
             ac,
+            needles: contains,
+            fold: f,
             fold_unicode: f && unicode,
         });
     }
@@ -306,6 +312,10 @@ impl Cidr {
             None => max,
         };
         Some(Cidr { addr, bits })
+    }
+    /// The block's address and prefix length (for code generation).
+    pub fn parts(&self) -> (IpAddr, u8) {
+        (self.addr, self.bits)
     }
     pub fn contains(&self, ip: &str) -> bool {
         let Ok(ip) = ip.trim().parse::<IpAddr>() else {

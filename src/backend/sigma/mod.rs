@@ -603,7 +603,7 @@ impl Writer<'_> {
 }
 
 /// A name-safe form of an id.
-fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     let out: String = s
         .chars()
         .map(|c| {
