@@ -26,6 +26,32 @@ fn case_of(insensitive: bool) -> Case {
     }
 }
 
+/// The fields a negated function needs present. Elasticsearch turns a
+/// function of one field and constants (`stringContains(f, "x")`) into a
+/// query, whose negation (`must_not`) matches where the field is missing; any
+/// other function (`endsWith(a, b)`) runs as a script, where a missing field
+/// makes it null and its negation does not match.
+fn call_field_args(e: &ast::Expr) -> Vec<&ast::Field> {
+    match &e.kind {
+        A::Call { args, .. } => {
+            let fields: Vec<&ast::Field> = args
+                .iter()
+                .filter_map(|a| match &a.kind {
+                    A::Field(f) => Some(f),
+                    _ => None,
+                })
+                .collect();
+            let foldable = |a: &ast::Expr| matches!(a.kind, A::Field(_) | A::Lit(_));
+            if fields.len() >= 2 || !args.iter().all(foldable) {
+                fields
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn field_ref(f: &ast::Field) -> FieldRef {
     FieldRef {
         optional: f.optional,
@@ -270,7 +296,23 @@ impl Lowerer {
         Ok(match &e.kind {
             A::And(items) => Expr::and(self.conds(items)?, span),
             A::Or(items) => Expr::or(self.conds(items)?, span),
-            A::Not(inner) => Expr::not(self.cond(inner)?, span),
+            A::Not(inner) => {
+                let negated = Expr::not(self.cond(inner)?, span);
+                // A function of a missing field is null in Elasticsearch, and
+                // `not null` is null: the event does not match. Say so
+                // explicitly, since a Not in the IR matches what is missing.
+                let fields = call_field_args(inner);
+                if fields.is_empty() {
+                    negated
+                } else {
+                    let mut all: Vec<Expr> = fields
+                        .into_iter()
+                        .map(|f| Expr::new(ExprKind::Exists(field_ref(f)), f.span))
+                        .collect();
+                    all.push(negated);
+                    Expr::and(all, span)
+                }
+            }
             A::Compare { op, left, right } => self.compare(*op, left, right, span)?,
             A::In {
                 expr,

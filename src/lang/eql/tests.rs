@@ -469,3 +469,27 @@ fn spans_map_through_the_origin() {
     assert_eq!(as_match(&items[0]).field.span, Span::new(FileId(0), 20, 21));
     assert_eq!(as_match(&items[1]).field.span, Span::new(FileId(0), 35, 36));
 }
+
+/// `not f(a, b)` does not match where a or b is missing: the function runs
+/// as a script, is null there, and so is its negation (found by the
+/// differential test against the eql package). A function of one field and
+/// constants is a query, whose negation matches a missing field.
+#[test]
+fn negated_function_needs_its_field_arguments() {
+    let e = filter(r#"any where not endsWith(user.target.domain, user.target.group.domain)"#);
+    let ExprKind::And(items) = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert!(matches!(&items[0].kind, ExprKind::Exists(f) if f.name == "user.target.domain"));
+    assert!(matches!(&items[1].kind, ExprKind::Exists(f) if f.name == "user.target.group.domain"));
+    assert!(matches!(&items[2].kind, ExprKind::Not(_)));
+    // a negated comparison or one-field function keeps must_not semantics
+    assert!(matches!(
+        filter(r#"any where not process.name == "a""#).kind,
+        ExprKind::Not(_)
+    ));
+    assert!(matches!(
+        filter(r#"any where not stringContains(process.name, "a")"#).kind,
+        ExprKind::Not(_)
+    ));
+}
