@@ -279,6 +279,10 @@ impl Printer<'_> {
                 self.line(i, &s);
             }
             ExprKind::Const(b) => self.line(i, &format!("{b}{at}")),
+            ExprKind::Subsearch(q) => {
+                self.line(i, &format!("subsearch{at}"));
+                self.query(q);
+            }
         }
     }
 
@@ -541,6 +545,16 @@ impl Printer<'_> {
                     n.history_window.text
                 );
                 self.line(i, &s);
+            }
+            StageKind::Join(j) => {
+                let s = format!(
+                    "| join ({:?}, max {}) on [{}]{at}",
+                    j.kind,
+                    j.max,
+                    fields(self, &j.fields)
+                );
+                self.line(i, &s);
+                self.query(&j.query);
             }
             StageKind::Opaque(o) => {
                 self.line(

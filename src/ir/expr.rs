@@ -173,6 +173,9 @@ pub enum ExprKind {
     /// `cidrmatch`, `stringContains` with field arguments, `isnull(...)`).
     Scalar(Scalar),
     Const(bool),
+    /// The rows a sub-query returns, used as a condition: each row is an AND
+    /// of `field = value`, the rows are ORed (SPL `[ search ... ]`).
+    Subsearch(Box<super::Query>),
 }
 
 impl Expr {

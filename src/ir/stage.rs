@@ -62,6 +62,8 @@ pub enum StageKind {
     NewTerms(NewTerms),
     /// A Sigma correlation over the matches of other rules.
     Correlation(Correlation),
+    /// Combine with the rows of a sub-query (`join`, `append`).
+    Join(Join),
     /// A command that has no IR meaning yet: kept by name so back-ends refuse
     /// it by name and nothing is dropped silently.
     Opaque(Opaque),
@@ -296,4 +298,26 @@ pub struct FieldAlias {
     /// `(rule reference as written, field name in that rule's events)`.
     pub mapping: Vec<(String, FieldRef)>,
     pub span: Span,
+}
+
+/// Rows of a sub-query combined with the pipeline's rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Join {
+    pub kind: JoinKind,
+    /// Join keys; empty for `append` (and for a join on every shared field).
+    pub fields: Vec<FieldRef>,
+    /// Sub-query rows joined per row (`max=N`; 0 = unlimited). SPL's default is 1.
+    pub max: u64,
+    pub query: Box<super::Query>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinKind {
+    /// Only rows with a match (SPL `type=inner`, the default).
+    Inner,
+    /// Every row, matched ones enriched (SPL `type=outer|left`).
+    Left,
+    /// The sub-query's rows appended after the pipeline's (SPL `append`).
+    Append,
 }

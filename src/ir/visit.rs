@@ -15,6 +15,7 @@ pub fn expr_fields<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a FieldRef)) {
         ExprKind::Exists(r) => f(r),
         ExprKind::Scalar(s) => scalar_fields(s, f),
         ExprKind::Keyword(_) | ExprKind::Const(_) => {}
+        ExprKind::Subsearch(q) => query_fields(q).into_iter().for_each(f),
     }
 }
 
@@ -91,6 +92,10 @@ pub fn query_fields<'q>(q: &'q Query) -> Vec<&'q FieldRef> {
                     .iter()
                     .flat_map(|a| a.mapping.iter())
                     .for_each(|(_, f)| push(f));
+            }
+            StageKind::Join(j) => {
+                j.fields.iter().for_each(&mut push);
+                query_fields(&j.query).into_iter().for_each(&mut push);
             }
             StageKind::Rename(_)
             | StageKind::Project { .. }

@@ -396,13 +396,24 @@ fn anchor_id(a: usize) -> Option<usize> {
     (a != 0).then_some(a)
 }
 
+/// Whether `raw` starts with a block-scalar header line (`|`, `>-`, `|+2`,
+/// optionally a comment) rather than with content that begins with `|`
+/// (an SPL search such as `| tstats ...`).
+fn is_block_header(raw: &str) -> bool {
+    let line = raw.lines().next().unwrap_or("");
+    let line = line.split(" #").next().unwrap_or(line).trim_end();
+    let mut chars = line.chars();
+    matches!(chars.next(), Some('|' | '>'))
+        && chars.all(|c| matches!(c, '+' | '-') || c.is_ascii_digit())
+}
+
 /// Align the decoded scalar `value` with its raw token `raw` (at file offset
 /// `base`) and build the map from decoded offsets to file offsets.
 fn scalar_origin(file: FileId, raw: &str, base: usize, value: &str, style: Style) -> Origin {
     let r = raw.as_bytes();
     // Skip the block header line (`|-`, `>+2`) or the opening quote.
     let mut p = match style {
-        Style::Literal | Style::Folded if raw.starts_with(['|', '>']) => {
+        Style::Literal | Style::Folded if is_block_header(raw) => {
             raw.find('\n').map(|n| n + 1).unwrap_or(raw.len())
         }
         Style::SingleQuoted | Style::DoubleQuoted => 1.min(raw.len()),
@@ -492,6 +503,16 @@ mod tests {
         let at = s.value.find("stats").unwrap();
         assert_eq!(&text[s.origin.map(at)..s.origin.map(at) + 5], "stats");
         assert_eq!(d.get("next").unwrap().as_i64(), Some(1));
+    }
+
+    #[test]
+    fn literal_block_whose_content_starts_with_a_pipe() {
+        let text = "search: |\n    | tstats count\n    | where x\n";
+        let d = doc(text);
+        let s = d.get("search").unwrap().as_scalar().unwrap();
+        assert_eq!(&text[s.origin.map(0)..s.origin.map(0) + 8], "| tstats");
+        let at = s.value.find("where").unwrap();
+        assert_eq!(&text[s.origin.map(at)..s.origin.map(at) + 5], "where");
     }
 
     #[test]
