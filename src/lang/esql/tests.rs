@@ -119,6 +119,7 @@ fn show(e: &Expr) -> String {
         ExprKind::Scalar(s) => scalar(s),
         ExprKind::Keyword(_) => "keyword".into(),
         ExprKind::Const(b) => b.to_string(),
+        ExprKind::Subsearch(_) => "subsearch".into(),
     }
 }
 
