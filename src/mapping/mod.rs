@@ -97,6 +97,12 @@ pub struct MapFile {
     #[serde(default)]
     pub fieldsets: BTreeMap<String, FieldSetDef>,
     pub profiles: BTreeMap<String, Profile>,
+    #[serde(default)]
+    pub cim_datasets: Vec<String>,
+    #[serde(default)]
+    pub connectors: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tactics: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,7 +216,8 @@ mod tests {
                     for (f, t) in fields {
                         if let Target::Column(c) = t {
                             if c != "$time" && !cols.contains_key(c) {
-                                problems.push(format!("{name}: {scheme} {f} -> {c}: no such column"));
+                                problems
+                                    .push(format!("{name}: {scheme} {f} -> {c}: no such column"));
                             }
                         }
                     }

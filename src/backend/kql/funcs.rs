@@ -1,0 +1,232 @@
+//! Function calls, spelled through the function table in the mapping data
+//! (`kql-functions.yml`); a few need their arguments read (relative times,
+//! CIDR lists). Unknown functions are refused by name.
+
+use super::ctx::Ctx;
+use super::expr::scalar;
+use super::text::{lit, regex};
+use crate::ir::{Pattern, Regex, RegexFlavor, Scalar, Value};
+use crate::span::Span;
+
+fn str_arg(s: &Scalar) -> Option<&str> {
+    match s {
+        Scalar::Lit(Value::Str(p), _) => p.as_literal(),
+        _ => None,
+    }
+}
+
+pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: Span) -> String {
+    let lname = name.to_ascii_lowercase();
+    match (lname.as_str(), args) {
+        ("relative_time", [base, spec]) => {
+            if let Some(spec) = str_arg(spec) {
+                let b = scalar(cx, base);
+                if let Some(t) = relative_time(&b, spec) {
+                    return t;
+                }
+            }
+            cx.refuse(
+                span,
+                "relative_time with a time modifier siemc cannot read",
+                "relative_time",
+            );
+            return "now()".into();
+        }
+        ("cidrmatch", [ip, blocks @ ..]) if !blocks.is_empty() => {
+            let ipx = format!("tostring({})", scalar(cx, ip));
+            let lits: Option<Vec<&str>> = blocks.iter().map(str_arg).collect();
+            if let Some(lits) = lits {
+                let v6 = lits.iter().any(|b| b.contains(':'));
+                let list: Vec<String> = lits.iter().map(|b| lit(b)).collect();
+                let f = if v6 {
+                    "ipv6_is_in_any_range"
+                } else {
+                    "ipv4_is_in_any_range"
+                };
+                return format!("{f}({ipx}, dynamic([{}]))", list.join(", "));
+            }
+        }
+        ("match", [s, re]) => {
+            if let Some(p) = str_arg(re) {
+                let r = Regex {
+                    pattern: p.to_string(),
+                    flavor: RegexFlavor::Pcre,
+                    anchored: false,
+                    multiline: false,
+                    dot_all: false,
+                };
+                let subject = scalar(cx, s);
+                return match regex(&r, false) {
+                    Ok(re) => format!(
+                        "(tostring({subject}) matches regex {})",
+                        super::text::string(&re)
+                    ),
+                    Err(why) => {
+                        cx.refuse(span, format!("the regex `{p}` uses {why}"), "regex");
+                        "false".into()
+                    }
+                };
+            }
+        }
+        ("like", [s, pat]) => {
+            if let Some(p) = str_arg(pat) {
+                let parts = p.chars().map(|c| match c {
+                    '%' => crate::ir::Part::AnyRun,
+                    '_' => crate::ir::Part::AnyChar,
+                    c => crate::ir::Part::Lit(c.to_string()),
+                });
+                let pattern = Pattern::from_parts(parts);
+                let subject = scalar(cx, s);
+                return format!(
+                    "(tostring({subject}) matches regex {})",
+                    super::text::string(&super::text::pattern_regex(&pattern, false))
+                );
+            }
+        }
+        _ => {}
+    }
+    let Some(def) = cx.m.functions.get(&lname) else {
+        cx.refuse(
+            span,
+            format!("the function `{name}` has no Kusto spelling in the function table"),
+            "unknown to the Kusto back-end",
+        );
+        return "false".into();
+    };
+    let (min, max) = def.arity;
+    if args.len() < min || (max >= 0 && args.len() as i64 > max) {
+        cx.refuse(
+            span,
+            format!("`{name}` is called with {} arguments", args.len()),
+            "wrong number of arguments",
+        );
+        return "false".into();
+    }
+    let template = if insensitive {
+        def.ci.as_ref().or(def.kql.as_ref())
+    } else {
+        def.cs.as_ref().or(def.kql.as_ref())
+    };
+    let Some(template) = template.cloned() else {
+        cx.refuse(
+            span,
+            format!("`{name}` has no Kusto spelling for this case sensitivity"),
+            "function",
+        );
+        return "false".into();
+    };
+    if let Some(a) = &def.approx {
+        cx.caveat(
+            "function-approximation",
+            format!("`{name}`: {a}"),
+            Some(span),
+        );
+    }
+    let regex_args = def.regex_args.clone();
+    let rendered: Vec<String> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if regex_args.contains(&i) {
+                if let Some(p) = str_arg(a) {
+                    let r = Regex {
+                        pattern: p.to_string(),
+                        flavor: RegexFlavor::Pcre,
+                        anchored: false,
+                        multiline: false,
+                        dot_all: false,
+                    };
+                    return match regex(&r, false) {
+                        Ok(re) => super::text::string(&re),
+                        Err(why) => {
+                            cx.refuse(span, format!("the regex `{p}` uses {why}"), "regex");
+                            "\"\"".into()
+                        }
+                    };
+                }
+            }
+            null_typed(cx, args, i)
+        })
+        .collect();
+    let mut out = template.replace("{*}", &rendered.join(", "));
+    for (i, r) in rendered.iter().enumerate() {
+        out = out.replace(&format!("{{{i}}}"), r);
+    }
+    out
+}
+
+/// An argument; a bare `null` beside a numeric argument is a typed null so
+/// `iff(c, x, null)` type-checks.
+fn null_typed(cx: &mut Ctx, args: &[Scalar], i: usize) -> String {
+    if let Scalar::Lit(Value::Null, _) = &args[i] {
+        let string_sibling = args
+            .iter()
+            .any(|a| matches!(a, Scalar::Lit(Value::Str(_), _)));
+        return if string_sibling {
+            "\"\"".into()
+        } else {
+            "real(null)".into()
+        };
+    }
+    let s = scalar(cx, &args[i]);
+    // Numbers beside a typed null: make the branches agree.
+    if args
+        .iter()
+        .any(|a| matches!(a, Scalar::Lit(Value::Null, _)))
+        && !matches!(args[i], Scalar::Cond(_) | Scalar::Lit(Value::Str(_), _))
+    {
+        return format!("todouble({s})");
+    }
+    s
+}
+
+/// Splunk relative time (`-1d@d`, `@d`, `-24h`, `now`) from a base time.
+pub fn relative_time(base: &str, spec: &str) -> Option<String> {
+    let spec = spec.trim();
+    if spec.eq_ignore_ascii_case("now") || spec.is_empty() {
+        return Some(base.to_string());
+    }
+    let (offset, snap) = match spec.split_once('@') {
+        Some((o, s)) => (o, Some(s)),
+        None => (spec, None),
+    };
+    let mut t = base.to_string();
+    if !offset.is_empty() {
+        let (sign, rest) = match offset.as_bytes()[0] {
+            b'-' => ("-", &offset[1..]),
+            b'+' => ("+", &offset[1..]),
+            _ => return None,
+        };
+        let d = crate::ir::Duration::parse(rest)?;
+        t = format!("{t} {sign} {}", super::text::timespan(&d));
+    }
+    if let Some(unit) = snap {
+        t = match unit {
+            "d" | "day" => format!("startofday({t})"),
+            "w" | "w0" | "week" => format!("startofweek({t})"),
+            "mon" | "month" => format!("startofmonth({t})"),
+            "y" | "year" => format!("startofyear({t})"),
+            "h" | "hr" | "hour" => format!("bin({t}, 1h)"),
+            "m" | "min" | "minute" => format!("bin({t}, 1m)"),
+            "s" | "sec" | "second" => format!("bin({t}, 1s)"),
+            _ => return None,
+        };
+    }
+    Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_time;
+
+    #[test]
+    fn splunk_relative_times() {
+        assert_eq!(relative_time("now()", "@d").unwrap(), "startofday(now())");
+        assert_eq!(
+            relative_time("now()", "-1d@d").unwrap(),
+            "startofday(now() - 1d)"
+        );
+        assert_eq!(relative_time("now()", "-24h").unwrap(), "now() - 1d");
+        assert!(relative_time("now()", "@q").is_none());
+    }
+}
