@@ -113,6 +113,9 @@ pub struct FuncDef {
     pub cs: Option<String>,
     #[serde(default)]
     pub ci: Option<String>,
+    /// The spelling for an odd number of arguments (`case` with a default).
+    #[serde(default)]
+    pub odd: Option<String>,
     pub arity: (usize, i64),
     #[serde(default)]
     pub approx: Option<String>,

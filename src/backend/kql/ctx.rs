@@ -33,7 +33,6 @@ pub struct Ctx<'m> {
     pub m: &'m KqlMapping,
     pub profile: &'m Profile,
     pub profile_name: String,
-    pub family: String,
     pub time: String,
     pub lenient: bool,
     /// Columns of the table (from the schema).
@@ -53,6 +52,8 @@ pub struct Ctx<'m> {
     pub window: Option<crate::ir::Duration>,
     /// Where mapping-level problems are reported.
     pub profile_span: Span,
+    /// After an aggregation: the columns that still exist.
+    pub available: Option<BTreeSet<String>>,
 }
 
 impl<'m> Ctx<'m> {
@@ -67,7 +68,6 @@ impl<'m> Ctx<'m> {
             m,
             profile,
             profile_name: name.to_string(),
-            family: family.to_string(),
             time,
             lenient,
             columns,
@@ -79,6 +79,7 @@ impl<'m> Ctx<'m> {
             diags: Vec::new(),
             window: None,
             profile_span: Span::default(),
+            available: None,
         })
     }
 
@@ -177,12 +178,48 @@ impl<'m> Ctx<'m> {
     /// Resolve a field to a column expression; unmapped fields are refused
     /// (E0401) or, under `--lenient`, read with `column_ifexists` and a caveat.
     pub fn field(&mut self, f: &FieldRef) -> Col {
-        if let Some(ty) = self.computed.get(&f.name) {
-            return Col {
-                text: ident(&f.name),
-                ty: ty.clone(),
-            };
+        let stripped = self.strip_cim(f);
+        for n in [f.name.as_str(), stripped.as_str()] {
+            if let Some(ty) = self.computed.get(n) {
+                return Col {
+                    text: ident(n),
+                    ty: ty.clone(),
+                };
+            }
         }
+        let col = self.mapped(f);
+        match &self.available {
+            Some(avail) if !avail.contains(&col.text) && !col.text.contains('(') => {
+                self.caveat(
+                    "dropped-by-aggregation",
+                    format!(
+                        "`{}` does not exist after the aggregation; read as empty, as the source would",
+                        f.name
+                    ),
+                    Some(f.span),
+                );
+                Col {
+                    text: format!("column_ifexists({}, \"\")", super::text::lit(&col.text)),
+                    ty: "string".into(),
+                }
+            }
+            _ => col,
+        }
+    }
+
+    /// The field name without a CIM data-model dataset prefix.
+    pub fn strip_cim(&self, f: &FieldRef) -> String {
+        if f.scheme == FieldScheme::Cim {
+            for p in &self.cim_prefixes {
+                if let Some(rest) = f.name.strip_prefix(p.as_str()) {
+                    return rest.to_string();
+                }
+            }
+        }
+        f.name.clone()
+    }
+
+    fn mapped(&mut self, f: &FieldRef) -> Col {
         if f.name_pattern.is_some() {
             self.refuse(
                 f.span,
@@ -204,15 +241,8 @@ impl<'m> Ctx<'m> {
             };
         }
         let scheme = Self::scheme_key(f.scheme);
-        let mut name = f.name.as_str();
-        if f.scheme == FieldScheme::Cim {
-            for p in &self.cim_prefixes {
-                if let Some(rest) = name.strip_prefix(p.as_str()) {
-                    name = rest;
-                    break;
-                }
-            }
-        }
+        let stripped = self.strip_cim(f);
+        let name = stripped.as_str();
         if let Some((t, rest)) = self.lookup(scheme, name) {
             match t {
                 Target::Column(c) if c == "$time" => {

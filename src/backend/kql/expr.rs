@@ -40,6 +40,20 @@ pub fn expr(cx: &mut Ctx, e: &Expr) -> String {
     }
 }
 
+/// Join operands; long chains are grouped in parenthesized runs of 16 so
+/// the parser's nesting depth stays small (KS245 on very long OR lists).
+pub fn chain(parts: Vec<String>, sep: &str) -> String {
+    const RUN: usize = 16;
+    if parts.len() <= RUN {
+        return parts.join(sep);
+    }
+    let grouped: Vec<String> = parts
+        .chunks(RUN)
+        .map(|c| format!("({})", c.join(sep)))
+        .collect();
+    chain(grouped, sep)
+}
+
 fn join(cx: &mut Ctx, items: &[Expr], sep: &str, and: bool) -> String {
     let parts: Vec<String> = items
         .iter()
@@ -53,7 +67,7 @@ fn join(cx: &mut Ctx, items: &[Expr], sep: &str, and: bool) -> String {
             }
         })
         .collect();
-    parts.join(sep)
+    chain(parts, sep)
 }
 
 fn not(cx: &mut Ctx, inner: &Expr) -> String {
@@ -97,7 +111,7 @@ fn matches(cx: &mut Ctx, m: &Match) -> String {
         Quantifier::Any => " or ",
         Quantifier::All => " and ",
     };
-    format!("({})", parts.join(sep))
+    format!("({})", chain(parts, sep))
 }
 
 /// The column as a string operand.
@@ -236,29 +250,44 @@ fn term_match(cx: &mut Ctx, m: &Match, s: &str, p: &Pattern) -> String {
     }
 }
 
-/// A dynamic (array) column: any element matches.
+/// A dynamic (array) column: any element matches. Literals use
+/// `set_has_element`; patterns match one line of the elements joined by line
+/// breaks (exact for elements without line breaks).
 fn dynamic_match(cx: &mut Ctx, m: &Match, c: &Col, v: &Value) -> String {
-    let lit_value = match v {
-        Value::Str(p) => p.as_literal(),
-        _ => None,
-    };
-    match (lit_value, m.case, m.array) {
-        (Some(l), Case::Sensitive, _) => format!("set_has_element({}, {})", c.text, lit(l)),
-        (Some(l), Case::Insensitive, _) => {
+    let ci = m.case == Case::Insensitive;
+    match v {
+        Value::Str(p) if !ci && p.as_literal().is_some() => {
             format!(
-                "array_index_of(split(tolower(strcat_array({}, \"\\n\")), \"\\n\"), {}) >= 0",
+                "set_has_element({}, {})",
                 c.text,
-                lit(&l.to_lowercase())
+                lit(p.as_literal().unwrap_or(""))
+            )
+        }
+        Value::Num(n) => format!("set_has_element({}, {})", c.text, n.text),
+        Value::Str(p) if !p.has_placeholders() => {
+            let mut re = String::from(if ci { "(?im)^" } else { "(?m)^" });
+            for part in &p.0 {
+                match part {
+                    Part::Lit(s) => super::text::re_escape(s, &mut re),
+                    Part::AnyRun => re.push_str("[^\\n]*"),
+                    Part::AnyChar | Part::Placeholder(_) => re.push_str("[^\\n]"),
+                }
+            }
+            re.push('$');
+            format!(
+                "strcat_array({}, \"\\n\") matches regex {}",
+                c.text,
+                string(&re)
             )
         }
         _ => {
             cx.refuse(
                 m.span,
                 format!(
-                    "a pattern match on the array field `{}` needs mv-apply; not supported yet",
+                    "this kind of match on the array field `{}` has no exact Kusto form here",
                     m.field.name
                 ),
-                "pattern over an array",
+                "match over an array",
             );
             "false".into()
         }
@@ -310,13 +339,64 @@ fn keyword(cx: &mut Ctx, k: &Keyword, span: crate::span::Span) -> String {
     }
 }
 
+/// A scalar with what is known of its type (`string`, `real`, `datetime`...).
+fn typed(cx: &mut Ctx, s: &Scalar) -> (String, String) {
+    match s {
+        Scalar::Field(f) => {
+            let c = cx.field(f);
+            let ty = if c.is_numeric() {
+                "real".to_string()
+            } else {
+                c.ty.clone()
+            };
+            (c.text, ty)
+        }
+        Scalar::Lit(Value::Num(n), _) => (n.text.clone(), "real".into()),
+        Scalar::Lit(Value::Str(_), _) => (scalar(cx, s), "string".into()),
+        Scalar::Arith { op, .. } if *op != ArithOp::Concat => (scalar(cx, s), "real".into()),
+        _ => (scalar(cx, s), "unknown".into()),
+    }
+}
+
 fn compare(cx: &mut Ctx, c: &Compare) -> String {
-    let l = scalar(cx, &c.left);
-    let r = scalar(cx, &c.right);
-    let stringy = |s: &Scalar| matches!(s, Scalar::Lit(Value::Str(_), _));
+    let (mut l, lt) = typed(cx, &c.left);
+    let (mut r, rt) = typed(cx, &c.right);
+    let num_lit = |s: &Scalar| match s {
+        Scalar::Lit(Value::Str(p), _) => p
+            .as_literal()
+            .filter(|t| t.trim().parse::<f64>().is_ok())
+            .map(str::to_string),
+        _ => None,
+    };
+    let ordering = !matches!(c.op, CmpOp::Eq | CmpOp::Ne);
+    // Numbers against strings: compare as numbers, as the sources do.
+    if lt == "real" && rt == "string" {
+        match num_lit(&c.right) {
+            Some(n) => r = n,
+            None if ordering => r = format!("todouble({r})"),
+            None => l = format!("tostring({l})"),
+        }
+    } else if rt == "real" && lt == "string" {
+        match num_lit(&c.left) {
+            Some(n) => l = n,
+            None if ordering => l = format!("todouble({l})"),
+            None => r = format!("tostring({r})"),
+        }
+    } else if lt == "string" && rt == "string" && ordering {
+        // Kusto has no < on strings: numbers compare as numbers, text by strcmp.
+        if num_lit(&c.left).is_some() || num_lit(&c.right).is_some() {
+            l = format!("todouble({l})");
+            r = format!("todouble({r})");
+        } else {
+            return format!("strcmp({l}, {r}) {} 0", c.op.symbol());
+        }
+    } else if (lt == "datetime" && rt == "string") || (rt == "datetime" && lt == "string") {
+        cx.refuse(c.span, "a time compared with a string", "time vs string");
+    }
+    let stringy = lt == "string" && rt == "string";
     let op = match (c.op, c.case) {
-        (CmpOp::Eq, Case::Insensitive) if stringy(&c.left) || stringy(&c.right) => "=~",
-        (CmpOp::Ne, Case::Insensitive) if stringy(&c.left) || stringy(&c.right) => "!~",
+        (CmpOp::Eq, Case::Insensitive) if stringy => "=~",
+        (CmpOp::Ne, Case::Insensitive) if stringy => "!~",
         (op, _) => op.symbol(),
     };
     format!("{l} {op} {r}")

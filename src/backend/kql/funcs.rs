@@ -107,6 +107,10 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
     } else {
         def.cs.as_ref().or(def.kql.as_ref())
     };
+    let template = match &def.odd {
+        Some(odd) if args.len() % 2 == 1 => Some(odd),
+        _ => template,
+    };
     let Some(template) = template.cloned() else {
         cx.refuse(
             span,
@@ -123,6 +127,14 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
         );
     }
     let regex_args = def.regex_args.clone();
+    let values = value_positions(&lname, args.len());
+    let numeric = values.iter().any(|&i| {
+        !matches!(args[i], Scalar::Lit(Value::Null, _))
+            && matches!(
+                super::stages::scalar_type(cx, &args[i]).as_str(),
+                "real" | "long"
+            )
+    });
     let rendered: Vec<String> = args
         .iter()
         .enumerate()
@@ -145,39 +157,63 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
                     };
                 }
             }
-            null_typed(cx, args, i)
+            let is_value = values.contains(&i);
+            match a {
+                // A typed null where a value is expected: `real(null)` beside
+                // numbers, the empty string (Kusto's null string) otherwise.
+                Scalar::Lit(Value::Null, _) if is_value && numeric => "real(null)".into(),
+                Scalar::Lit(Value::Null, _) if is_value => "\"\"".into(),
+                _ if is_value && numeric => format!("todouble({})", scalar(cx, a)),
+                _ => scalar(cx, a),
+            }
         })
         .collect();
-    let mut out = template.replace("{*}", &rendered.join(", "));
-    for (i, r) in rendered.iter().enumerate() {
-        out = out.replace(&format!("{{{i}}}"), r);
-    }
-    out
+    substitute(&template, &rendered)
 }
 
-/// An argument; a bare `null` beside a numeric argument is a typed null so
-/// `iff(c, x, null)` type-checks.
-fn null_typed(cx: &mut Ctx, args: &[Scalar], i: usize) -> String {
-    if let Scalar::Lit(Value::Null, _) = &args[i] {
-        let string_sibling = args
-            .iter()
-            .any(|a| matches!(a, Scalar::Lit(Value::Str(_), _)));
-        return if string_sibling {
-            "\"\"".into()
-        } else {
-            "real(null)".into()
-        };
+/// Positions of the arguments that are result values (`if`, `case`), whose
+/// types must agree in Kusto.
+fn value_positions(name: &str, n: usize) -> Vec<usize> {
+    match name {
+        "if" => vec![1, 2],
+        "case" => (0..n)
+            .filter(|i| i % 2 == 1 || (n % 2 == 1 && *i == n - 1))
+            .collect(),
+        "coalesce" => (0..n).collect(),
+        _ => Vec::new(),
     }
-    let s = scalar(cx, &args[i]);
-    // Numbers beside a typed null: make the branches agree.
-    if args
-        .iter()
-        .any(|a| matches!(a, Scalar::Lit(Value::Null, _)))
-        && !matches!(args[i], Scalar::Cond(_) | Scalar::Lit(Value::Str(_), _))
-    {
-        return format!("todouble({s})");
+}
+
+/// Fill `{i}` and `{*}` in one pass over the template, so text inside an
+/// argument (`[a-z]{3}` in a regex) is never taken for a placeholder.
+fn substitute(template: &str, args: &[String]) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let key = &after[..close];
+                if key == "*" {
+                    out.push_str(&args.join(", "));
+                } else if let Ok(i) = key.parse::<usize>() {
+                    out.push_str(args.get(i).map(String::as_str).unwrap_or(""));
+                } else {
+                    out.push('{');
+                    out.push_str(key);
+                    out.push('}');
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
     }
-    s
+    out.push_str(rest);
+    out
 }
 
 /// Splunk relative time (`-1d@d`, `@d`, `-24h`, `now`) from a base time.

@@ -70,14 +70,17 @@ pub fn flush_needs(cx: &mut Ctx, pipe: &mut Pipe) {
     }
 }
 
-fn scalar_type(cx: &Ctx, s: &Scalar) -> String {
+pub fn scalar_type(cx: &mut Ctx, s: &Scalar) -> String {
     match s {
         Scalar::Lit(Value::Num(n), _) if n.is_integer() && !n.text.contains('.') => "long",
         Scalar::Lit(Value::Num(_), _) | Scalar::Arith { .. } | Scalar::Neg(..) => "real",
         Scalar::Lit(Value::Bool(_), _) | Scalar::Cond(_) => "bool",
         Scalar::Duration(..) => "timespan",
         Scalar::List(..) => "dynamic",
-        Scalar::Field(f) => return cx.computed.get(&f.name).cloned().unwrap_or("string".into()),
+        Scalar::Field(f) => {
+            let c = cx.field(f);
+            return if c.is_numeric() { "real".into() } else { c.ty };
+        }
         Scalar::Call { name, .. } => match name.as_str() {
             "round" | "abs" | "floor" | "ceil" | "ceiling" | "sqrt" | "pow" | "exp" | "ln"
             | "log" | "len" | "length" | "tonumber" | "mvcount" | "number" | "add" | "subtract"
@@ -89,6 +92,21 @@ fn scalar_type(cx: &Ctx, s: &Scalar) -> String {
         _ => "string",
     }
     .to_string()
+}
+
+/// Whether rendered text mentions an identifier (as a whole word).
+fn mentions(text: &str, id: &str) -> bool {
+    text.match_indices(id).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + id.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        !word(before) && !word(after)
+    })
+}
+
+/// The output name of a `name = expr` key.
+fn key_name(k: &str) -> String {
+    k.split(" = ").next().unwrap_or(k).to_string()
 }
 
 /// The name a by-key or projected column gets, and its `name = expr` form.
@@ -105,7 +123,7 @@ fn named(name: &str, c: &Col) -> (String, String) {
     }
 }
 
-fn agg(cx: &mut Ctx, a: &Agg, span: crate::span::Span) -> Option<(String, String)> {
+fn agg(cx: &mut Ctx, a: &Agg, span: crate::span::Span) -> Option<(String, String, String)> {
     let arg = a.arg.as_ref().map(|x| (scalar(cx, x), x));
     let is_time = |x: &Scalar, cx: &mut Ctx| match x {
         Scalar::Field(f) => cx.field(f).ty == "datetime",
@@ -114,7 +132,9 @@ fn agg(cx: &mut Ctx, a: &Agg, span: crate::span::Span) -> Option<(String, String
     let (text, ty) = match (&a.func, arg) {
         (AggFunc::Count, None) => ("count()".to_string(), "long"),
         (AggFunc::Count, Some((x, _))) => (format!("countif(isnotempty({x}))"), "long"),
-        (AggFunc::DistinctCount, Some((x, _))) => (format!("count_distinct({x})"), "long"),
+        (AggFunc::DistinctCount, Some((x, _))) => {
+            (format!("count_distinct(tostring({x}))"), "long")
+        }
         (AggFunc::Sum, Some((x, _))) => (format!("sum({x})"), "real"),
         (AggFunc::Avg, Some((x, _))) => (format!("avg({x})"), "real"),
         (AggFunc::Stdev, Some((x, _))) => (format!("stdev({x})"), "real"),
@@ -153,16 +173,25 @@ fn agg(cx: &mut Ctx, a: &Agg, span: crate::span::Span) -> Option<(String, String
             return None;
         }
     };
-    cx.computed.insert(a.alias.clone(), ty.to_string());
-    Some((ident(&a.alias), text))
+    Some((a.alias.clone(), text, ty.to_string()))
 }
 
-fn by_keys(cx: &mut Ctx, by: &[FieldRef], span: Option<&Duration>) -> Vec<String> {
+/// Group keys, and the source names of expression keys (with types) that
+/// later stages read by name once the aggregation has run.
+fn by_keys(
+    cx: &mut Ctx,
+    by: &[FieldRef],
+    span: Option<&Duration>,
+) -> (Vec<String>, Vec<(String, String)>) {
     let mut keys = Vec::new();
     let mut renamed = Vec::new();
     let mut binned = false;
     for f in by {
-        let c = cx.field(f);
+        let mut c = cx.field(f);
+        if c.is_dynamic() {
+            c.text = format!("tostring({})", c.text);
+            c.ty = "string".into();
+        }
         if let (Some(d), "datetime") = (span, c.ty.as_str()) {
             keys.push(format!("{0} = bin({0}, {1})", c.text, timespan(d)));
             binned = true;
@@ -173,26 +202,40 @@ fn by_keys(cx: &mut Ctx, by: &[FieldRef], span: Option<&Duration>) -> Vec<String
             // An expression key: later stages read it by its source name.
             renamed.push((f.name.clone(), c.ty.clone()));
         }
-        keys.push(k);
-    }
-    for (n, ty) in renamed {
-        cx.computed.insert(n, ty);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
     }
     if let (Some(d), false) = (span, binned) {
         let t = ident(&cx.time);
         keys.push(format!("{t} = bin({t}, {})", timespan(d)));
     }
-    keys
+    (keys, renamed)
 }
 
 fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Span) {
-    let aggs: Vec<String> = a
-        .aggs
+    let rendered: Vec<(String, String, String)> =
+        a.aggs.iter().filter_map(|g| agg(cx, g, span)).collect();
+    let (mut keys, renamed) = by_keys(cx, &a.by, a.span.as_ref());
+    let aggs: Vec<String> = rendered
         .iter()
-        .filter_map(|g| agg(cx, g, span))
-        .map(|(n, t)| format!("{n} = {t}"))
+        .map(|(n, t, _)| format!("{} = {t}", ident(n)))
         .collect();
-    let keys = by_keys(cx, &a.by, a.span.as_ref());
+    for (n, ty) in renamed
+        .into_iter()
+        .chain(rendered.into_iter().map(|(n, _, t)| (n, t)))
+    {
+        cx.computed.insert(n, ty);
+    }
+    if a.mode == AggMode::Annotate {
+        // The lookup joins on column names: compute expression keys first.
+        let exprs: Vec<String> = keys.iter().filter(|k| k.contains(" = ")).cloned().collect();
+        if !exprs.is_empty() {
+            flush_needs(cx, pipe);
+            pipe.op(format!("extend {}", exprs.join(", ")));
+            keys = keys.iter().map(|k| key_name(k)).collect();
+        }
+    }
     let by = if keys.is_empty() {
         String::new()
     } else {
@@ -203,6 +246,10 @@ fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Sp
         AggMode::Collapse => {
             pipe.op(format!("summarize {}{by}", aggs.join(", ")));
             pipe.events = false;
+            let mut avail: std::collections::BTreeSet<String> =
+                keys.iter().map(|k| key_name(k)).collect();
+            avail.extend(a.aggs.iter().map(|g| ident(&g.alias)));
+            cx.available = Some(avail);
         }
         AggMode::Annotate => {
             // eventstats: every row kept, the group's aggregates added.
@@ -215,10 +262,7 @@ fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Sp
                 ));
                 pipe.op("project-away __all");
             } else {
-                let on: Vec<String> = keys
-                    .iter()
-                    .map(|k| k.split(" = ").next().unwrap_or(k).to_string())
-                    .collect();
+                let on: Vec<String> = keys.iter().map(|k| key_name(k)).collect();
                 pipe.op(format!(
                     "lookup kind=leftouter ({rows} | summarize {}{by}) on {}",
                     aggs.join(", "),
@@ -242,15 +286,27 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
     match &st.kind {
         StageKind::Aggregate(a) => aggregate(cx, pipe, a, span),
         StageKind::Eval(assigns) => {
-            let mut parts = Vec::new();
+            // Kusto's extend cannot read a column it defines itself: an
+            // assignment that reads an earlier one starts a new extend.
+            let mut groups: Vec<Vec<String>> = vec![Vec::new()];
+            let mut defined: Vec<String> = Vec::new();
             for a in assigns {
                 let v = scalar(cx, &a.value);
                 let ty = scalar_type(cx, &a.value);
-                parts.push(format!("{} = {v}", ident(&a.name)));
+                if defined.iter().any(|d| mentions(&v, d)) {
+                    groups.push(Vec::new());
+                    defined.clear();
+                }
+                defined.push(ident(&a.name));
+                if let Some(g) = groups.last_mut() {
+                    g.push(format!("{} = {v}", ident(&a.name)));
+                }
                 cx.computed.insert(a.name.clone(), ty);
             }
             flush_needs(cx, pipe);
-            pipe.op(format!("extend {}", parts.join(", ")));
+            for g in groups.into_iter().filter(|g| !g.is_empty()) {
+                pipe.op(format!("extend {}", g.join(", ")));
+            }
         }
         StageKind::Where(e) => {
             let w = expr(cx, e);
@@ -303,15 +359,24 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
                     continue;
                 }
                 let c = cx.field(&FieldRef::new(f.clone(), scheme, span));
+                if *drop && c.text.contains('(') {
+                    // Dropping a field that does not exist: nothing to do.
+                    continue;
+                }
                 let (name, k) = named(f, &c);
-                cols.push(if *drop { name } else { k });
+                let item = if *drop { name } else { k };
+                if !cols.iter().any(|x: &String| key_name(x) == key_name(&item)) {
+                    cols.push(item);
+                }
             }
             flush_needs(cx, pipe);
-            pipe.op(format!(
-                "{} {}",
-                if *drop { "project-away" } else { "project" },
-                cols.join(", ")
-            ));
+            if !cols.is_empty() {
+                pipe.op(format!(
+                    "{} {}",
+                    if *drop { "project-away" } else { "project" },
+                    cols.join(", ")
+                ));
+            }
         }
         StageKind::Sort(keys) => {
             let ks: Vec<String> = keys
@@ -376,6 +441,10 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
         }
         StageKind::MvExpand { field } => {
             let c = cx.field(field);
+            if !c.is_dynamic() {
+                // A single value expands to itself.
+                return;
+            }
             let (_, k) = named(&field.name, &c);
             flush_needs(cx, pipe);
             pipe.op(format!("mv-expand {k}"));
@@ -609,10 +678,14 @@ fn threshold(cx: &mut Ctx, pipe: &mut Pipe, t: &Threshold) {
     let mut conds = vec![format!("__count >= {}", t.value)];
     for (i, (f, n)) in t.cardinality.iter().enumerate() {
         let c = cx.field(f);
-        aggs.push(format!("__distinct{i} = count_distinct({})", c.text));
+        aggs.push(format!(
+            "__distinct{i} = count_distinct(tostring({}))",
+            c.text
+        ));
         conds.push(format!("__distinct{i} >= {n}"));
     }
-    let keys = by_keys(cx, &t.fields, None);
+    let (keys, renamed) = by_keys(cx, &t.fields, None);
+    cx.computed.extend(renamed);
     flush_needs(cx, pipe);
     let by = if keys.is_empty() {
         String::new()
@@ -631,7 +704,8 @@ fn new_terms(cx: &mut Ctx, pipe: &mut Pipe, n: &NewTerms, span: crate::span::Spa
         .iter()
         .map(|f| format!("isnotempty({})", cx.field(f).text))
         .collect();
-    let keys = by_keys(cx, &n.fields, None);
+    let (keys, renamed) = by_keys(cx, &n.fields, None);
+    cx.computed.extend(renamed);
     let t = ident(&cx.time);
     let win = window
         .as_ref()
