@@ -217,7 +217,7 @@ const SIGMA_CASES: &[(&str, &str)] = &[
         "contains_all",
         "    CommandLine|contains|all: ['-nop', '-w hidden']",
     ),
-    ("mid_wildcard", "    CommandLine: '*\\Temp\\*.ps1*'"),
+    ("mid_wildcard", "    CommandLine: '*\\\\Temp\\\\*.ps1*'"),
     ("question", "    OriginalFileName: 'cmd?.exe'"),
     (
         "quotes",
@@ -225,7 +225,7 @@ const SIGMA_CASES: &[(&str, &str)] = &[
     ),
     ("regex_i", "    CommandLine|re|i: '\\s-e(nc)?\\s'"),
     ("regex_lookbehind", "    CommandLine|re: '(?<!a)b'"),
-    ("null", "    ParentImage: null"),
+    ("null_field", "    ParentImage: null"),
     ("empty", "    ParentCommandLine: ''"),
     ("exists", "    ParentImage|exists: true"),
     ("cidr", "    SourceIp|cidr: ['10.0.0.0/8', 'fe80::/10']"),

@@ -122,6 +122,9 @@ pub struct FuncDef {
     /// Argument positions holding a regex (translated to RE2).
     #[serde(default)]
     pub regex_args: Vec<usize>,
+    /// Argument positions that must be dynamic arrays.
+    #[serde(default)]
+    pub dyn_args: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -145,9 +145,18 @@ impl<'m> Ctx<'m> {
             )
             .chain(std::iter::once(&m.map.common));
         let sets: Vec<_> = sets.collect();
-        for set in &sets {
-            if let Some(t) = set.get(scheme).and_then(|f| f.get(name)) {
-                return Some((t, String::new()));
+        // Raw Windows event fields (Splunk XmlWinEventLog) carry the Sysmon /
+        // EventData names the Sigma taxonomy uses.
+        let schemes: &[&str] = if scheme == "raw" {
+            &["raw", "sigma"]
+        } else {
+            &[scheme]
+        };
+        for sc in schemes {
+            for set in &sets {
+                if let Some(t) = set.get(*sc).and_then(|f| f.get(name)) {
+                    return Some((t, String::new()));
+                }
             }
         }
         for set in &sets {
@@ -189,7 +198,7 @@ impl<'m> Ctx<'m> {
         }
         let col = self.mapped(f);
         match &self.available {
-            Some(avail) if !avail.contains(&col.text) && !col.text.contains('(') => {
+            Some(avail) if !avail.contains(&col.text) => {
                 self.caveat(
                     "dropped-by-aggregation",
                     format!(
@@ -198,8 +207,13 @@ impl<'m> Ctx<'m> {
                     ),
                     Some(f.span),
                 );
+                let name = if col.text.contains('(') {
+                    f.name.as_str()
+                } else {
+                    col.text.as_str()
+                };
                 Col {
-                    text: format!("column_ifexists({}, \"\")", super::text::lit(&col.text)),
+                    text: format!("column_ifexists({}, \"\")", super::text::lit(name)),
                     ty: "string".into(),
                 }
             }

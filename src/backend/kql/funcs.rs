@@ -46,6 +46,12 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
                 return format!("{f}({ipx}, dynamic([{}]))", list.join(", "));
             }
         }
+        ("strftime", [t, fmt]) => {
+            if let Some(f) = str_arg(fmt).and_then(dotnet_format) {
+                let t = scalar(cx, t);
+                return format!("format_datetime(todatetime({t}), {})", lit(&f));
+            }
+        }
         ("match", [s, re]) => {
             if let Some(p) = str_arg(re) {
                 let r = Regex {
@@ -157,6 +163,14 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
                     };
                 }
             }
+            if def.dyn_args.contains(&i) {
+                let x = scalar(cx, a);
+                return if super::stages::scalar_type(cx, a) == "dynamic" {
+                    x
+                } else {
+                    format!("todynamic({x})")
+                };
+            }
             let is_value = values.contains(&i);
             match a {
                 // A typed null where a value is expected: `real(null)` beside
@@ -169,6 +183,38 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
         })
         .collect();
     substitute(&template, &rendered)
+}
+
+/// A strftime format as a Kusto (.NET-style) datetime format, when every
+/// specifier has an exact equivalent.
+fn dotnet_format(f: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = f.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            // Kusto formats allow these separators literally.
+            if !" -/:.T_,".contains(c) {
+                return None;
+            }
+            out.push(c);
+            continue;
+        }
+        out.push_str(match chars.next()? {
+            'Y' => "yyyy",
+            'y' => "yy",
+            'm' => "MM",
+            'd' => "dd",
+            'H' => "HH",
+            'I' => "hh",
+            'M' => "mm",
+            'S' => "ss",
+            'p' => "tt",
+            'F' => "yyyy-MM-dd",
+            'T' => "HH:mm:ss",
+            _ => return None,
+        });
+    }
+    Some(out)
 }
 
 /// Positions of the arguments that are result values (`if`, `case`), whose
@@ -264,5 +310,14 @@ mod tests {
         );
         assert_eq!(relative_time("now()", "-24h").unwrap(), "now() - 1d");
         assert!(relative_time("now()", "@q").is_none());
+    }
+
+    #[test]
+    fn strftime_formats() {
+        assert_eq!(
+            super::dotnet_format("%Y-%m-%dT%H:%M:%S").unwrap(),
+            "yyyy-MM-ddTHH:mm:ss"
+        );
+        assert!(super::dotnet_format("%A %B").is_none());
     }
 }

@@ -14,6 +14,7 @@ fn literal_values(m: &Match) -> Option<Vec<String>> {
         .iter()
         .map(|v| match v {
             Value::Str(p) => p.as_literal().map(str::to_string),
+            Value::Num(n) => Some(n.text.clone()),
             _ => None,
         })
         .collect()
@@ -36,6 +37,10 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
     };
     f.extend(cats.iter().map(|c| ("category", c.to_ascii_lowercase())));
     for e in filter.map(conjuncts).unwrap_or_default() {
+        if let Some(sel) = selector_facts(e) {
+            f.extend(sel);
+            continue;
+        }
         if let ExprKind::Match(m) = &e.kind {
             let key = match m.field.name.as_str() {
                 "event.category" => "category",
@@ -100,6 +105,47 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
     f
 }
 
+/// Splunk source selectors (`sourcetype=`, `source=`, `eventtype=`,
+/// `Channel=`, `index=`, and `EventCode=`), alone or ORed, as facts.
+const SELECTORS: &[(&str, &str)] = &[
+    ("sourcetype", "sourcetype"),
+    ("source", "source"),
+    ("eventtype", "eventtype"),
+    ("Channel", "channel"),
+    ("index", "index"),
+];
+
+fn selector_facts(e: &Expr) -> Option<Facts> {
+    let items: Vec<&Expr> = match &e.kind {
+        ExprKind::Or(items) => items.iter().collect(),
+        ExprKind::Match(_) => vec![e],
+        _ => return None,
+    };
+    let mut out: Facts = Vec::new();
+    for x in items {
+        let ExprKind::Match(m) = &x.kind else {
+            return None;
+        };
+        if m.field.scheme != crate::ir::FieldScheme::Raw {
+            return None;
+        }
+        let key = match SELECTORS.iter().find(|(f, _)| *f == m.field.name) {
+            Some((_, k)) => *k,
+            None if m.field.name == "EventCode" => "event_code",
+            None => return None,
+        };
+        for v in literal_values(m)? {
+            out.push((key, v.to_ascii_lowercase()));
+        }
+    }
+    Some(out)
+}
+
+/// Whether a conjunct only selects the source (consumed by the table choice).
+fn is_selector(e: &Expr) -> bool {
+    selector_facts(e).is_some_and(|f| f.iter().all(|(k, _)| *k != "event_code"))
+}
+
 /// The profile the facts select for a schema family (`xdr`, `sentinel`,
 /// `asim`): `(family, profile)`.
 pub fn select(m: &KqlMapping, facts: &Facts, schema: &str) -> Option<(String, String)> {
@@ -161,7 +207,7 @@ pub fn strip_implied(
     };
     let kept: Vec<Expr> = conjuncts(e)
         .into_iter()
-        .filter(|x| !implied(x))
+        .filter(|x| !implied(x) && !is_selector(x))
         .cloned()
         .collect();
     match kept.len() {
