@@ -123,8 +123,8 @@ fn kql_coverage_on_corpora() {
         .iter()
         .filter_map(|l| l.rule.as_ref())
         .collect();
-    let mut g = group("splunk (asim)", 85.0, 0.0);
-    run_group(&mut g, &rules, "asim");
+    let mut g = group("splunk (xdr)", 85.0, 0.0);
+    run_group(&mut g, &rules, "xdr");
     groups.push(g);
 
     let sigma = load_paths(&[root.join("sigma").join("rules")]);

@@ -194,7 +194,7 @@ pub fn strip_implied(
     implies: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> Option<Expr> {
     let e = filter?;
-    let implied = |x: &Expr| match &x.kind {
+    let implied_one = |x: &Expr| match &x.kind {
         ExprKind::Match(m) => implies.get(&m.field.name).is_some_and(|ok| {
             literal_values(m).is_some_and(|vals| {
                 !vals.is_empty()
@@ -204,6 +204,12 @@ pub fn strip_implied(
             })
         }),
         _ => false,
+    };
+    // `event.dataset : x or data_stream.dataset : x`: implied when every
+    // alternative is.
+    let implied = |x: &Expr| match &x.kind {
+        ExprKind::Or(items) => items.iter().all(implied_one),
+        _ => implied_one(x),
     };
     let kept: Vec<Expr> = conjuncts(e)
         .into_iter()
