@@ -254,7 +254,7 @@ fn cases(prefix: &str, ext: &str, items: &[(&str, &str)], build: fn(&str, &str) 
         lenient: true,
         ..Options::default()
     };
-    let text = convert_all(&[dir.clone()], &opts);
+    let text = convert_all(std::slice::from_ref(&dir), &opts);
     let _ = std::fs::remove_dir_all(&dir);
     snap(&format!("kql__cases_{prefix}"), text);
 }

@@ -182,7 +182,8 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
             }
         })
         .collect();
-    substitute(&template, &rendered)
+    let null = if numeric { "real(null)" } else { "\"\"" };
+    substitute(&template.replace("{null}", null), &rendered)
 }
 
 /// A strftime format as a Kusto (.NET-style) datetime format, when every

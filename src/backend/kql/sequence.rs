@@ -90,8 +90,8 @@ pub fn build(
                 .collect();
             pipe.op(format!("where {}", present.join(" and ")));
         }
-        diags.extend(cx.diags.drain(..));
-        caveats.extend(cx.caveats.drain(..));
+        diags.append(&mut cx.diags);
+        caveats.append(&mut cx.caveats);
         tables.push(cx.profile.table.clone());
         let mut body = pipe.text();
         // A step's own lets (eventstats) cannot occur: steps are filters only.

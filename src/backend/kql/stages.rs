@@ -81,6 +81,23 @@ pub fn scalar_type(cx: &mut Ctx, s: &Scalar) -> String {
             let c = cx.field(f);
             return if c.is_numeric() { "real".into() } else { c.ty };
         }
+        Scalar::Call { name, args, .. } if matches!(name.as_str(), "if" | "case" | "coalesce") => {
+            // The type of the first non-null result value.
+            let first = match name.as_str() {
+                "if" => 1,
+                "case" => 1,
+                _ => 0,
+            };
+            let step = if name == "coalesce" { 1 } else { 2 };
+            let mut i = first;
+            while i < args.len() {
+                if !matches!(args[i], Scalar::Lit(Value::Null, _)) {
+                    return scalar_type(cx, &args[i]);
+                }
+                i += if name == "if" { 1 } else { step };
+            }
+            "string"
+        }
         Scalar::Call { name, .. } => match name.as_str() {
             "round" | "abs" | "floor" | "ceil" | "ceiling" | "sqrt" | "pow" | "exp" | "ln"
             | "log" | "len" | "length" | "tonumber" | "mvcount" | "number" | "add" | "subtract"
@@ -92,6 +109,14 @@ pub fn scalar_type(cx: &mut Ctx, s: &Scalar) -> String {
         _ => "string",
     }
     .to_string()
+}
+
+/// `['a.b']` → `a.b`.
+fn strip_brackets(id: &str) -> String {
+    id.strip_prefix("['")
+        .and_then(|s| s.strip_suffix("']"))
+        .map(|s| s.replace("\\'", "'").replace("\\\\", "\\"))
+        .unwrap_or_else(|| id.to_string())
 }
 
 /// Whether rendered text mentions an identifier (as a whole word).
@@ -131,6 +156,8 @@ fn agg(cx: &mut Ctx, a: &Agg, span: crate::span::Span) -> Option<(String, String
     };
     let (text, ty) = match (&a.func, arg) {
         (AggFunc::Count, None) => ("count()".to_string(), "long"),
+        // `count(eval(cond))` counts the rows where the condition holds.
+        (AggFunc::Count, Some((x, Scalar::Cond(_)))) => (format!("countif({x})"), "long"),
         (AggFunc::Count, Some((x, _))) => (format!("countif(isnotempty({x}))"), "long"),
         (AggFunc::DistinctCount, Some((x, _))) => {
             (format!("count_distinct(tostring({x}))"), "long")
@@ -370,6 +397,17 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
                 }
             }
             flush_needs(cx, pipe);
+            if !*drop {
+                // Only the kept columns exist from here on.
+                cx.available = Some(cols.iter().map(|c| key_name(c)).collect());
+                for c in &cols {
+                    if c.contains(" = ") {
+                        cx.computed
+                            .entry(strip_brackets(&key_name(c)))
+                            .or_insert("string".into());
+                    }
+                }
+            }
             if !cols.is_empty() {
                 pipe.op(format!(
                     "{} {}",
