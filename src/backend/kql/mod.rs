@@ -28,12 +28,27 @@ use crate::mapping::KqlMapping;
 use ctx::Ctx;
 use stages::{flush_needs, Pipe};
 
-/// The mapping to use: `--mapping FILE` or the embedded data.
-fn mapping(opts: &Options) -> Result<std::borrow::Cow<'static, KqlMapping>, String> {
-    match &opts.mapping {
-        Some(p) => KqlMapping::from_file(p).map(std::borrow::Cow::Owned),
-        None => Ok(std::borrow::Cow::Borrowed(KqlMapping::embedded())),
-    }
+/// The mapping to use: `--mapping FILE` (read once per path) or the
+/// embedded data.
+fn mapping(opts: &Options) -> Result<std::sync::Arc<KqlMapping>, String> {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cache = Mutex<BTreeMap<std::path::PathBuf, Result<Arc<KqlMapping>, String>>>;
+    static EMBEDDED: OnceLock<Arc<KqlMapping>> = OnceLock::new();
+    static FILES: OnceLock<Cache> = OnceLock::new();
+    let Some(p) = &opts.mapping else {
+        return Ok(EMBEDDED
+            .get_or_init(|| Arc::new(KqlMapping::embedded().clone()))
+            .clone());
+    };
+    let cache = FILES.get_or_init(|| Mutex::new(BTreeMap::new()));
+    let mut files = cache
+        .lock()
+        .map_err(|_| "mapping cache poisoned".to_string())?;
+    files
+        .entry(p.clone())
+        .or_insert_with(|| KqlMapping::from_file(p).map(Arc::new))
+        .clone()
 }
 
 pub fn convert(rule: &Rule, opts: &Options) -> Output {
