@@ -18,5 +18,6 @@ pub mod diag;
 pub mod driver;
 pub mod ir;
 pub mod lang;
+pub mod mapping;
 pub mod source;
 pub mod span;
