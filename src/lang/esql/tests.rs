@@ -120,7 +120,6 @@ fn show(e: &Expr) -> String {
         ExprKind::Keyword(_) => "keyword".into(),
         ExprKind::Subsearch(_) => "subsearch".into(),
         ExprKind::Const(b) => b.to_string(),
-        ExprKind::Subsearch(_) => "subsearch".into(),
     }
 }
 
