@@ -168,8 +168,11 @@ pub fn compile_patterns(
     }
     if !contains.is_empty() {
         let unicode = contains.iter().any(|c| !c.is_ascii());
+        // A contiguous NFA: fast to build (rule sets have thousands of these)
+        // and about as fast as a DFA on short values.
         let ac = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(f)
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
             .build(&contains)
             .map_err(|e| e.to_string())?;
         tests.push(StrTest::Contains {
