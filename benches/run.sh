@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Side-by-side throughput of `siemc match` and the rsigma CLI on the same
-# Sysmon-shaped events and the same SigmaHQ process_creation rules.
+# events and the same SigmaHQ process_creation rules (1, the first 100, all),
+# on two Sysmon streams:
+#   sysmon     a realistic mix of EventIDs (about 7% process creations; see
+#              benches/gen_events.py for the weights and why)
+#   sysmon-pc  process creations only: every event meets every rule's log
+#              source, the worst case for routing
+# and, siemc only (no peer reads Elastic rules), ECS process events with the
+# dev corpus's Elastic Windows rules and with the project's rules/elastic.
+# Times are wall clock of the whole command (rule loading included), best of
+# $RUNS runs. Prints a markdown table at the end.
 #
-# usage: benches/run.sh [EVENTS=200000]
+# usage: benches/run.sh [EVENTS=200000] [RUNS=1]
 # needs: SIEMC_CORPORA (the dev corpora root), python3, cargo (network once,
 # to install rsigma 0.23.0 into target/peers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
+RUNS=${2:-1}
 CORPORA=${SIEMC_CORPORA:?set SIEMC_CORPORA to the corpora root}
 OUT=target/bench
 mkdir -p "$OUT" target/peers
@@ -18,31 +28,68 @@ fi
 cargo build --release --quiet
 SIEMC=target/release/siemc
 
-EVENTS="$OUT/sysmon-$N.ndjson"
-[ -f "$EVENTS" ] || python3 benches/gen_events.py sysmon "$N" 42 > "$EVENTS"
-BYTES=$(stat -c %s "$EVENTS")
+gen() { # shape -> file
+  local f="$OUT/$1-$N-$(md5sum benches/gen_events.py | cut -c1-8).ndjson"
+  [ -f "$f" ] || python3 benches/gen_events.py "$1" "$N" 42 > "$f"
+  echo "$f"
+}
 
-# Rule sets: all process_creation rules of the dev corpus that both tools load,
-# the first 100 of them, and one.
+# Rule sets: all process_creation rules of the dev corpus, the first 100 of
+# them, and one.
 ALL="$OUT/rules-all"; R100="$OUT/rules-100"; R1="$OUT/rules-1"
 rm -rf "$ALL" "$R100" "$R1"; mkdir -p "$ALL" "$R100" "$R1"
 find "$CORPORA/sigma/rules/windows/process_creation" -name '*.yml' | sort > "$OUT/pc.txt"
 while read -r f; do cp "$f" "$ALL/"; done < "$OUT/pc.txt"
 ls "$ALL" | head -100 | while read -r f; do cp "$ALL/$f" "$R100/"; done
 cp "$ALL/$(ls "$ALL" | grep -m1 proc_creation_win_certutil_download)" "$R1/" 2>/dev/null || cp "$ALL/$(ls "$ALL" | head -1)" "$R1/"
+EW="$OUT/rules-elastic-windows"
+rm -rf "$EW"; mkdir -p "$EW"
+cp "$CORPORA"/elastic/rules/windows/*.toml "$EW/"
 
-secs() { python3 -c "import sys;print(float(sys.argv[2])-float(sys.argv[1]))" "$1" "$2"; }
 now() { date +%s.%N; }
+# best wall time of RUNS runs of a command; its stdout goes to $2
+timeit() {
+  local best="" out=$1; shift
+  for _ in $(seq "$RUNS"); do
+    local t0 t1; t0=$(now); "$@" > "$out" 2> "$out.err" || true; t1=$(now)
+    best=$(python3 -c "import sys;a=float(sys.argv[2])-float(sys.argv[1]);b=sys.argv[3];print(a if b=='' else min(a,float(b)))" "$t0" "$t1" "$best")
+  done
+  echo "$best"
+}
+rate() { python3 -c "import sys;print('%.0f'%(float(sys.argv[1])/float(sys.argv[2])))" "$@"; }
+mbs() { python3 -c "import sys;print('%.1f'%(float(sys.argv[1])/float(sys.argv[2])/1e6))" "$@"; }
 
-printf '%-10s %-7s %12s %10s %10s %8s\n' rules tool seconds events/s MB/s alerts
-for set in "$R1" "$R100" "$ALL"; do
-  nrules=$(ls "$set" | wc -l)
-  t0=$(now); "$SIEMC" match --quiet --rules "$set" --events "$EVENTS" > "$OUT/siemc.out" 2> "$OUT/siemc.err"; t1=$(now)
-  s=$(secs "$t0" "$t1"); a=$(wc -l < "$OUT/siemc.out")
-  ss=$s
-  printf '%-10s %-7s %12.2f %10.0f %10.1f %8s\n' "$nrules" siemc "$s" "$(python3 -c "print($N/$s)")" "$(python3 -c "print($BYTES/$s/1e6)")" "$a"
-  t0=$(now); "$RSIGMA" engine eval --quiet --output-format ndjson --rules "$set" --event "@$EVENTS" > "$OUT/rsigma.out" 2> "$OUT/rsigma.err" || true; t1=$(now)
-  s=$(secs "$t0" "$t1"); a=$(grep -c . "$OUT/rsigma.out" || true)
-  printf '%-10s %-7s %12.2f %10.0f %10.1f %8s\n' "$nrules" rsigma "$s" "$(python3 -c "print($N/$s)")" "$(python3 -c "print($BYTES/$s/1e6)")" "$a"
-  printf '%-10s ratio   %.1fx (siemc events/s / rsigma events/s)\n' "$nrules" "$(python3 -c "print($s/$ss)")"
+TABLE="$OUT/table.md"
+{
+  echo "| events | rules | siemc events/s | siemc MB/s | rsigma events/s | rsigma MB/s | ratio | alerts (siemc / rsigma) |"
+  echo "|---|---|---:|---:|---:|---:|---:|---|"
+} > "$TABLE"
+printf '%-10s %-6s %-7s %8s %10s %8s %8s\n' events rules tool seconds events/s MB/s alerts
+for shape in sysmon sysmon-pc; do
+  EVENTS=$(gen $shape); BYTES=$(stat -c %s "$EVENTS")
+  for set in "$R1" "$R100" "$ALL"; do
+    n=$(ls "$set" | wc -l)
+    ss=$(timeit "$OUT/siemc.out" "$SIEMC" match --quiet --rules "$set" --events "$EVENTS")
+    sa=$(wc -l < "$OUT/siemc.out")
+    rs=$(timeit "$OUT/rsigma.out" "$RSIGMA" engine eval --quiet --output-format ndjson --rules "$set" --event "@$EVENTS")
+    ra=$(grep -c . "$OUT/rsigma.out" || true)
+    printf '%-10s %-6s %-7s %8.2f %10s %8s %8s\n' $shape "$n" siemc "$ss" "$(rate "$N" "$ss")" "$(mbs "$BYTES" "$ss")" "$sa"
+    printf '%-10s %-6s %-7s %8.2f %10s %8s %8s\n' $shape "$n" rsigma "$rs" "$(rate "$N" "$rs")" "$(mbs "$BYTES" "$rs")" "$ra"
+    ratio=$(python3 -c "import sys;print('%.1f'%(float(sys.argv[1])/float(sys.argv[2])))" "$rs" "$ss")
+    printf '%-10s %-6s ratio   %sx\n' $shape "$n" "$ratio"
+    same=$([ "$sa" = "$ra" ] && echo "$sa" || echo "$sa / $ra DIFFER")
+    echo "| $shape | $n Sigma process_creation | $(rate "$N" "$ss") | $(mbs "$BYTES" "$ss") | $(rate "$N" "$rs") | $(mbs "$BYTES" "$rs") | ${ratio}× | $same |" >> "$TABLE"
+  done
 done
+EVENTS=$(gen ecs); BYTES=$(stat -c %s "$EVENTS")
+for set in "$EW" rules/elastic; do
+  ss=$(timeit "$OUT/siemc.out" "$SIEMC" match --quiet --rules "$set" --events "$EVENTS")
+  sa=$(wc -l < "$OUT/siemc.out")
+  n=$(grep -o '^siemc match: [0-9]* rules' "$OUT/siemc.out.err" | grep -o '[0-9]*' || echo "?")
+  printf '%-10s %-6s %-7s %8.2f %10s %8s %8s\n' ecs "$n" siemc "$ss" "$(rate "$N" "$ss")" "$(mbs "$BYTES" "$ss")" "$sa"
+  echo "| ecs | $n Elastic (\`$(basename "$set")\`, siemc runs) | $(rate "$N" "$ss") | $(mbs "$BYTES" "$ss") | – | – | – | $sa |" >> "$TABLE"
+done
+echo
+echo "Command: SIEMC_CORPORA=... benches/run.sh $N $RUNS  ($N events per stream; $(nproc) cores)"
+echo
+cat "$TABLE"

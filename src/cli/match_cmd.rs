@@ -36,7 +36,7 @@ pub fn open(path: &std::path::Path) -> std::io::Result<Box<dyn Read>> {
     })
 }
 
-fn alert_json(engine: &Engine, a: &Alert) -> serde_json::Value {
+fn alert_json(engine: &Engine, a: &Alert) -> String {
     let info = engine.rule_info(a.rule);
     let mut m = serde_json::Map::new();
     m.insert("rule_id".into(), info.id.clone().into());
@@ -53,23 +53,43 @@ fn alert_json(engine: &Engine, a: &Alert) -> serde_json::Value {
         a.timestamp
             .map_or(serde_json::Value::Null, |t| format_millis(t).into()),
     );
-    let parse = |b: &Vec<u8>| serde_json::from_slice(b).unwrap_or(serde_json::Value::Null);
-    match a.events.len() {
-        0 => {}
-        1 if a.extra.is_empty() || a.extra.contains_key("history_window_ms") => {
-            m.insert("event".into(), parse(&a.events[0]));
-        }
-        _ => {
-            m.insert(
-                "events".into(),
-                a.events.iter().map(parse).collect::<Vec<_>>().into(),
-            );
-        }
-    }
     for (k, v) in &a.extra {
         m.insert(k.clone(), v.clone());
     }
-    serde_json::Value::Object(m)
+    // The events are written as read (validated JSON; line breaks of a
+    // pretty-printed record become spaces, which JSON allows between tokens
+    // and strings cannot hold raw), not parsed again.
+    let mut line = serde_json::Value::Object(m).to_string();
+    let raw = |line: &mut String, b: &[u8]| {
+        let text = String::from_utf8_lossy(b);
+        if text.contains(['\n', '\r']) {
+            line.push_str(&text.replace(['\n', '\r'], " "));
+        } else {
+            line.push_str(&text);
+        }
+    };
+    let one = a.extra.is_empty() || a.extra.contains_key("history_window_ms");
+    match a.events.len() {
+        0 => {}
+        1 if one => {
+            line.pop();
+            line.push_str(",\"event\":");
+            raw(&mut line, &a.events[0]);
+            line.push('}');
+        }
+        _ => {
+            line.pop();
+            line.push_str(",\"events\":[");
+            for (i, e) in a.events.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                raw(&mut line, e);
+            }
+            line.push_str("]}");
+        }
+    }
+    line
 }
 
 pub fn run(a: Args) -> i32 {
@@ -157,7 +177,7 @@ pub fn run(a: Args) -> i32 {
                     al.event_index
                 )
             } else {
-                alert_json(engine, &al).to_string()
+                alert_json(engine, &al)
             };
             let _ = writeln!(out, "{line}");
         }
@@ -193,6 +213,7 @@ pub fn run(a: Args) -> i32 {
                             eprintln!("{}:{}: bad record: {msg}", path.display(), rec.line);
                         }
                     }
+                    sp.recycle(raw);
                 }
             }
         }

@@ -6,18 +6,52 @@
 //! `Provider_Name`), winlogbeat (`winlog.event_data.<Name>`), and Splunk CIM
 //! data-model names (`Processes.process_name` is `process_name`).
 
-use super::json::{parse_flat, Leaf, ParseError};
+use super::json::{parse_routed, Leaf, ParseError};
 use crate::ir::{FieldRef, FieldScheme};
 use std::collections::HashMap;
 
 pub type FieldId = u32;
+
+/// A fast hasher for field paths (FxHash: the paths come from the rules'
+/// field names, not from an adversary; `route` runs once per event leaf).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxBuild;
+
+pub struct FxHasher(u64);
+
+impl std::hash::BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.write(&[b]);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// The fields of a rule set and the event paths that feed each.
 #[derive(Debug, Default, Clone)]
 pub struct FieldTable {
     names: Vec<String>,
     ids: HashMap<(String, Scheme), FieldId>,
-    by_path: HashMap<String, Vec<FieldId>>,
+    by_path: HashMap<String, Vec<FieldId>, FxBuild>,
     /// Keyword searches need every string of the event.
     pub want_strings: bool,
     /// The event timestamp (a pseudo-field).
@@ -173,11 +207,15 @@ impl<'a> EventView<'a> {
             vals: Vec::with_capacity(16),
             strings: Vec::new(),
         };
-        parse_flat(text, &mut |path, leaf, in_array| {
+        let want = |path: &str| {
+            let ids = table.route(path);
+            (ids.is_some() || table.want_strings).then_some(ids)
+        };
+        parse_routed(text, want, |_, ids, leaf, in_array| {
             if table.want_strings && matches!(leaf, Leaf::Str(_)) {
                 v.strings.push(leaf.clone());
             }
-            if let Some(ids) = table.route(path) {
+            if let Some(ids) = ids {
                 let li = v.leaves.len() as u32;
                 v.leaves.push(leaf);
                 for id in ids {

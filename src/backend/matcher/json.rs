@@ -122,6 +122,15 @@ impl<R: Read> Splitter<R> {
         self.seen_any = true;
     }
 
+    /// Give back a record's buffer for reuse (saves an allocation per record).
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.rec.is_empty() && self.rec.capacity() < buf.capacity() && buf.capacity() <= 1 << 20
+        {
+            buf.clear();
+            self.rec = buf;
+        }
+    }
+
     fn finish(&mut self, err: Option<String>) -> Record {
         self.mode = Mode::Between;
         let line = self.rec_line;
@@ -361,6 +370,17 @@ pub fn parse_flat<'a>(
     s: &'a str,
     f: &mut dyn FnMut(&str, Leaf<'a>, bool),
 ) -> Result<(), ParseError> {
+    parse_routed(s, |_| Some(()), |p, (), l, a| f(p, l, a))
+}
+
+/// [`parse_flat`] for the leaves a caller wants: `want(path)` routes a
+/// path (`None`: not wanted, the value is validated but neither decoded nor
+/// reported), `f(path, route, leaf, in_array)` receives the wanted leaves.
+pub fn parse_routed<'a, W>(
+    s: &'a str,
+    mut want: impl FnMut(&str) -> Option<W>,
+    mut f: impl FnMut(&str, W, Leaf<'a>, bool),
+) -> Result<(), ParseError> {
     let b = s.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -379,7 +399,9 @@ pub fn parse_flat<'a>(
                     return err(i, "nesting deeper than 512 levels");
                 }
                 if !stack.is_empty() {
-                    f(&path, Leaf::Object, in_array);
+                    if let Some(w) = want(&path) {
+                        f(&path, w, Leaf::Object, in_array);
+                    }
                 }
                 stack.push(Frame {
                     object: true,
@@ -411,25 +433,36 @@ pub fn parse_flat<'a>(
                 }
             }
             Some(b'"') => {
-                let (v, next) = string(s, i)?;
-                f(&path, Leaf::Str(v), in_array);
+                let w = want(&path);
+                let (v, next) = string(s, i, w.is_some())?;
+                if let Some(w) = w {
+                    f(&path, w, Leaf::Str(v), in_array);
+                }
                 i = next;
             }
             Some(b't') if b[i..].starts_with(b"true") => {
-                f(&path, Leaf::Bool(true), in_array);
+                if let Some(w) = want(&path) {
+                    f(&path, w, Leaf::Bool(true), in_array);
+                }
                 i += 4;
             }
             Some(b'f') if b[i..].starts_with(b"false") => {
-                f(&path, Leaf::Bool(false), in_array);
+                if let Some(w) = want(&path) {
+                    f(&path, w, Leaf::Bool(false), in_array);
+                }
                 i += 5;
             }
             Some(b'n') if b[i..].starts_with(b"null") => {
-                f(&path, Leaf::Null, in_array);
+                if let Some(w) = want(&path) {
+                    f(&path, w, Leaf::Null, in_array);
+                }
                 i += 4;
             }
             Some(c) if *c == b'-' || c.is_ascii_digit() => {
                 let end = number(b, i)?;
-                f(&path, Leaf::Num(&s[i..end]), in_array);
+                if let Some(w) = want(&path) {
+                    f(&path, w, Leaf::Num(&s[i..end]), in_array);
+                }
                 i = end;
             }
             Some(_) => return err(i, "expected a JSON value"),
@@ -484,7 +517,7 @@ fn key(s: &str, i: usize, path: &mut String, base: usize) -> Result<usize, Parse
     if b.get(i) != Some(&b'"') {
         return err(i, "expected a string key");
     }
-    let (k, next) = string(s, i)?;
+    let (k, next) = string(s, i, true)?;
     path.truncate(base);
     if base > 0 {
         path.push('.');
@@ -535,9 +568,9 @@ fn number(b: &[u8], start: usize) -> Result<usize, ParseError> {
     Ok(i)
 }
 
-/// A JSON string at `start` (the opening quote): its decoded value and the
-/// index after the closing quote.
-fn string(s: &str, start: usize) -> Result<(Cow<'_, str>, usize), ParseError> {
+/// A JSON string at `start` (the opening quote): its decoded value (when
+/// `decode`; else only validated) and the index after the closing quote.
+fn string(s: &str, start: usize, decode: bool) -> Result<(Cow<'_, str>, usize), ParseError> {
     let b = s.as_bytes();
     let mut i = start + 1;
     let mut owned: Option<String> = None;
@@ -559,22 +592,20 @@ fn string(s: &str, start: usize) -> Result<(Cow<'_, str>, usize), ParseError> {
                 }
             });
         }
-        let o = owned.get_or_insert_with(String::new);
-        o.push_str(&s[seg..j]);
         let e = *b.get(j + 1).ok_or(ParseError {
             offset: j,
             message: "unterminated string".into(),
         })?;
         i = j + 2;
-        match e {
-            b'"' => o.push('"'),
-            b'\\' => o.push('\\'),
-            b'/' => o.push('/'),
-            b'b' => o.push('\u{8}'),
-            b'f' => o.push('\u{c}'),
-            b'n' => o.push('\n'),
-            b'r' => o.push('\r'),
-            b't' => o.push('\t'),
+        let c = match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
             b'u' => {
                 let hi = hex4(b, i)?;
                 i += 4;
@@ -592,9 +623,14 @@ fn string(s: &str, start: usize) -> Result<(Cow<'_, str>, usize), ParseError> {
                 } else {
                     char::from_u32(hi)
                 };
-                o.push(c.unwrap_or('\u{FFFD}'));
+                c.unwrap_or('\u{FFFD}')
             }
             _ => return err(j, "invalid escape in a string"),
+        };
+        if decode {
+            let o = owned.get_or_insert_with(|| String::with_capacity(j - seg + 32));
+            o.push_str(&s[seg..j]);
+            o.push(c);
         }
         seg = i;
     }

@@ -10,6 +10,7 @@ pub mod json;
 mod pipeline;
 pub mod pred;
 pub mod prefilter;
+pub mod route;
 pub mod scalar;
 mod state;
 pub mod strmatch;
@@ -22,7 +23,8 @@ use crate::ir::{
 use crate::span::Span;
 use fields::{EventView, FieldTable};
 use pred::{Ctx, Node, Refusal};
-use prefilter::Prefilter;
+use prefilter::Scratch;
+use route::Router;
 use state::Stateful;
 
 /// A rule the matcher cannot run, and why.
@@ -70,8 +72,8 @@ struct Compiled {
 pub struct Engine {
     fields: FieldTable,
     rules: Vec<Compiled>,
-    prefilter: Prefilter,
-    mark: Vec<bool>,
+    router: Router,
+    scratch: Scratch,
     cand: Vec<u32>,
     /// `--now` in milliseconds (for relative times); default: latest event time.
     pub now: Option<i64>,
@@ -160,12 +162,13 @@ impl Engine {
             let result = if stateless {
                 let filter = full_filter(q);
                 pred::compile(&filter, &mut cx).map(|n| {
-                    reqs.push(prefilter::required(&filter));
+                    let cat = q.source.logsource.as_ref().and_then(|l| l.category.clone());
+                    reqs.push((prefilter::formula(&filter, cx.fields), cat));
                     Kind::Stateless(n)
                 })
             } else {
                 Stateful::compile(rule, q, &mut cx).map(|s| {
-                    reqs.push(None);
+                    reqs.push((prefilter::Req::True, None));
                     Kind::Stateful(Box::new(s))
                 })
             };
@@ -177,13 +180,13 @@ impl Engine {
                 Err(r) => refused.push(refuse(r)),
             }
         }
-        let prefilter = Prefilter::new(&reqs);
+        let router = Router::new(reqs, &mut fields);
         (
             Engine {
                 fields,
                 rules: out,
-                prefilter,
-                mark: Vec::new(),
+                router,
+                scratch: Scratch::default(),
                 cand: Vec::new(),
                 now: None,
                 max_time: None,
@@ -208,36 +211,31 @@ impl Engine {
         self.rules.is_empty()
     }
 
-    /// Rules the raw-bytes prefilter can rule out.
+    /// Rules the literal index can rule out without evaluating them.
     pub fn prefiltered_rules(&self) -> usize {
-        self.prefilter.filtered_rules()
+        self.router.filtered_rules()
     }
 
     /// Evaluate one record; `Err` when it is not a valid JSON object event.
     pub fn eval(&mut self, raw: &[u8], index: u64) -> Result<Vec<Alert>, String> {
+        let text = std::str::from_utf8(raw)
+            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+        let ev = EventView::parse(&self.fields, text)
+            .map_err(|e| format!("{} at byte {}", e.message, e.offset))?;
         let mut cand = std::mem::take(&mut self.cand);
-        self.prefilter.candidates(raw, &mut self.mark, &mut cand);
-        let result = self.eval_candidates(raw, index, &cand);
+        self.router.candidates(&ev, &mut self.scratch, &mut cand);
+        let result = self.eval_candidates(&ev, raw, index, &cand);
         self.cand = cand;
-        result
+        Ok(result)
     }
 
     fn eval_candidates(
         &mut self,
+        ev: &EventView,
         raw: &[u8],
         index: u64,
         cand: &[u32],
-    ) -> Result<Vec<Alert>, String> {
-        let text = std::str::from_utf8(raw)
-            .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-        if cand.is_empty() {
-            // Nothing can match: validate only.
-            return serde_json::from_str::<serde::de::IgnoredAny>(text)
-                .map(|_| Vec::new())
-                .map_err(|e| e.to_string());
-        }
-        let ev = EventView::parse(&self.fields, text)
-            .map_err(|e| format!("{} at byte {}", e.message, e.offset))?;
+    ) -> Vec<Alert> {
         let ts = ev.first(self.fields.time).and_then(time::leaf_millis);
         if let Some(t) = ts {
             self.max_time = Some(self.max_time.map_or(t, |m| m.max(t)));
@@ -247,7 +245,7 @@ impl Engine {
             let i = i as usize;
             match &mut self.rules[i].kind {
                 Kind::Stateless(n) => {
-                    if pred::eval(n, &ev) {
+                    if pred::eval(n, ev) {
                         alerts.push(Alert {
                             rule: i,
                             event_index: index,
@@ -259,14 +257,14 @@ impl Engine {
                 }
                 Kind::Stateful(s) => {
                     let now = self.now.or(self.max_time);
-                    for mut a in s.push(&ev, raw, index, ts, now) {
+                    for mut a in s.push(ev, raw, index, ts, now) {
                         a.rule = i;
                         alerts.push(a);
                     }
                 }
             }
         }
-        Ok(alerts)
+        alerts
     }
 
     /// Alerts of aggregations, thresholds and new terms over the whole input.

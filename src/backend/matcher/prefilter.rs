@@ -1,69 +1,132 @@
-//! Ruling events out from their raw bytes. For each rule, a set of literal
-//! fragments such that every matching event contains at least one of them
-//! verbatim (ASCII, case-insensitively) in its JSON text; one Aho-Corasick
-//! pass over the record then names the candidate rules. A fragment never
-//! spans a character JSON may escape (`"`, `\`, `/`, controls) or a
-//! non-ASCII character; a record holding a `\u` escape or the Kelvin sign
-//! (whose lower case is ASCII `k`) skips the prefilter.
+//! The literal index: which rules can match an event, from the literals its
+//! field values contain, before any rule is evaluated.
+//!
+//! Each rule's condition is reduced to a *formula* over `(field, fragment)`
+//! literals, a necessary condition: `CommandLine ∋ "urlcache" & (Image ∋
+//! "certutil" | OriginalFileName ∋ "certutil")`; negations, numbers, regexes
+//! and fragments shorter than [`MIN_LIT`] count as `true`. From the formula,
+//! a *trigger* (one clause of it: a set of literals of which every match has
+//! at least one, long ones preferred). Per field, one Aho-Corasick automaton
+//! over every rule's fragments on that field (ASCII case-insensitive) scans
+//! each value of the field once per event; the literals found name the
+//! triggered rules, and those whose formula holds are the candidates. Only
+//! candidates are evaluated.
+//!
+//! A fragment is the longest ASCII run of a pattern's literal parts, lower
+//! case; values are scanned as decoded strings, non-ASCII ones after the
+//! same Unicode lower-casing the string tests use (so `K` (Kelvin sign)
+//! still finds `k`).
 
-use super::json::has_unicode_escape;
+use super::fields::{EventView, FieldId, FieldTable};
+use super::strmatch::fold;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use std::collections::HashMap;
 
-/// The fragments a rule needs (any one of them); `None`: cannot be ruled out.
-pub fn required(e: &Expr) -> Option<Vec<String>> {
-    match &e.kind {
-        ExprKind::Match(m) => values_required(&m.values, m.quantifier),
-        ExprKind::Keyword(k) => values_required(&k.values, k.quantifier),
-        ExprKind::And(items) => items
-            .iter()
-            .filter_map(required)
-            .max_by_key(|set| score(set)),
-        ExprKind::Or(items) => {
-            let mut all = Vec::new();
-            for i in items {
-                all.extend(required(i)?);
+/// Shorter fragments match nearly every event: not worth indexing.
+pub const MIN_LIT: usize = 3;
+
+/// A rule's condition over `(field, fragment)` literals (a necessary condition).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Req {
+    True,
+    False,
+    Lit(FieldId, String),
+    And(Vec<Req>),
+    Or(Vec<Req>),
+}
+
+impl Req {
+    pub fn and(items: Vec<Req>) -> Req {
+        let mut v = Vec::new();
+        for i in items {
+            match i {
+                Req::True => {}
+                Req::False => return Req::False,
+                Req::And(xs) => v.extend(xs),
+                x => v.push(x),
             }
-            Some(all)
         }
-        ExprKind::Const(false) => Some(Vec::new()),
-        _ => None,
+        match v.len() {
+            0 => Req::True,
+            1 => v.pop().unwrap_or(Req::True),
+            _ => Req::And(v),
+        }
+    }
+    pub fn or(items: Vec<Req>) -> Req {
+        let mut v = Vec::new();
+        for i in items {
+            match i {
+                Req::False => {}
+                Req::True => return Req::True,
+                Req::Or(xs) => v.extend(xs),
+                x => v.push(x),
+            }
+        }
+        match v.len() {
+            0 => Req::False,
+            1 => v.pop().unwrap_or(Req::False),
+            _ => Req::Or(v),
+        }
+    }
+
+    /// One clause every match satisfies: `None` when there is none.
+    fn trigger(&self) -> Option<Vec<(FieldId, String)>> {
+        match self {
+            Req::True => None,
+            Req::False => Some(Vec::new()),
+            Req::Lit(f, l) => Some(vec![(*f, l.clone())]),
+            Req::Or(xs) => {
+                let mut all = Vec::new();
+                for x in xs {
+                    all.extend(x.trigger()?);
+                }
+                Some(all)
+            }
+            Req::And(xs) => xs
+                .iter()
+                .filter_map(Req::trigger)
+                .max_by_key(|set| score(set)),
+        }
     }
 }
 
 /// Prefer few, long fragments.
-fn score(set: &[String]) -> (usize, i64) {
-    let min = set.iter().map(String::len).min().unwrap_or(64);
+fn score(set: &[(FieldId, String)]) -> (usize, i64) {
+    let min = set.iter().map(|(_, l)| l.len()).min().unwrap_or(64);
     (min.min(8), -(set.len() as i64))
 }
 
-fn values_required(values: &[Value], q: Quantifier) -> Option<Vec<String>> {
-    let per: Vec<Option<String>> = values
-        .iter()
-        .map(|v| match v {
-            Value::Str(p) => best_fragment(p),
-            _ => None,
-        })
-        .collect();
-    match q {
-        Quantifier::Any => per.into_iter().collect(),
-        Quantifier::All => per
-            .into_iter()
-            .flatten()
-            .max_by_key(String::len)
-            .map(|f| vec![f]),
+/// The literal formula of a filter expression; fields are interned as the
+/// predicate compiler interns them.
+pub fn formula(e: &Expr, fields: &mut FieldTable) -> Req {
+    match &e.kind {
+        ExprKind::Match(m) if m.field.name_pattern.is_none() => {
+            let id = fields.intern(&m.field);
+            let per = m.values.iter().map(|v| match v {
+                Value::Str(p) => best_fragment(p).map_or(Req::True, |l| Req::Lit(id, l)),
+                _ => Req::True,
+            });
+            match m.quantifier {
+                Quantifier::Any => Req::or(per.collect()),
+                Quantifier::All => Req::and(per.collect()),
+            }
+        }
+        ExprKind::And(items) => Req::and(items.iter().map(|i| formula(i, fields)).collect()),
+        ExprKind::Or(items) => Req::or(items.iter().map(|i| formula(i, fields)).collect()),
+        ExprKind::Const(false) => Req::False,
+        _ => Req::True,
     }
 }
 
-/// The longest safe fragment of a pattern's literal parts (at least 2 bytes).
+/// The longest ASCII fragment of a pattern's literal parts (at least
+/// [`MIN_LIT`] bytes), lower case.
 pub fn best_fragment(p: &Pattern) -> Option<String> {
     let mut best: Option<&str> = None;
     for part in &p.0 {
         if let Part::Lit(l) = part {
-            for frag in l.split(|c: char| {
-                !c.is_ascii() || c.is_ascii_control() || matches!(c, '"' | '\\' | '/')
-            }) {
-                if frag.len() >= 2 && best.is_none_or(|b| frag.len() > b.len()) {
+            for frag in l.split(|c: char| !c.is_ascii()) {
+                if frag.len() >= MIN_LIT && best.is_none_or(|b| frag.len() > b.len()) {
                     best = Some(frag);
                 }
             }
@@ -72,117 +135,263 @@ pub fn best_fragment(p: &Pattern) -> Option<String> {
     best.map(str::to_ascii_lowercase)
 }
 
-/// The compiled prefilter of a rule set.
+/// A formula over literal ids, evaluated on the marks of one event.
+#[derive(Debug, Clone)]
+enum Formula {
+    True,
+    False,
+    Lit(u32),
+    And(Vec<Formula>),
+    Or(Vec<Formula>),
+}
+
+impl Formula {
+    fn holds(&self, mark: &[bool]) -> bool {
+        match self {
+            Formula::True => true,
+            Formula::False => false,
+            Formula::Lit(p) => mark[*p as usize],
+            Formula::And(xs) => xs.iter().all(|x| x.holds(mark)),
+            Formula::Or(xs) => xs.iter().any(|x| x.holds(mark)),
+        }
+    }
+}
+
+/// One field's automaton: local pattern index to literal id.
+struct FieldScan {
+    field: FieldId,
+    ac: AhoCorasick,
+    lits: Vec<u32>,
+}
+
+/// Per-event scratch space of the index.
+#[derive(Default)]
+pub struct Scratch {
+    mark: Vec<bool>,
+    touched: Vec<u32>,
+}
+
+/// The compiled literal index of a rule set.
 pub struct Prefilter {
-    ac: Option<AhoCorasick>,
-    /// Rules of each pattern.
-    pattern_rules: Vec<Vec<u32>>,
+    scans: Vec<FieldScan>,
+    formulas: Vec<Formula>,
+    /// Rules triggered by each literal.
+    lit_rules: Vec<Vec<u32>>,
     /// Rules that are always candidates.
     always: Vec<u32>,
     rules: usize,
 }
 
+#[derive(Default)]
+struct Lits {
+    ids: HashMap<(FieldId, String), u32>,
+    by_field: HashMap<FieldId, Vec<(String, u32)>>,
+    rules: Vec<Vec<u32>>,
+}
+
+impl Lits {
+    fn intern(&mut self, f: FieldId, l: &str) -> u32 {
+        if let Some(id) = self.ids.get(&(f, l.to_string())) {
+            return *id;
+        }
+        let id = self.rules.len() as u32;
+        self.rules.push(Vec::new());
+        self.ids.insert((f, l.to_string()), id);
+        self.by_field
+            .entry(f)
+            .or_default()
+            .push((l.to_string(), id));
+        id
+    }
+
+    fn lower(&mut self, r: &Req) -> Formula {
+        match r {
+            Req::True => Formula::True,
+            Req::False => Formula::False,
+            Req::Lit(f, l) => Formula::Lit(self.intern(*f, l)),
+            Req::And(xs) => Formula::And(xs.iter().map(|x| self.lower(x)).collect()),
+            Req::Or(xs) => Formula::Or(xs.iter().map(|x| self.lower(x)).collect()),
+        }
+    }
+}
+
 impl Prefilter {
-    /// `reqs[i]`: the fragments rule `i` needs (`None`: always a candidate).
-    pub fn new(reqs: &[Option<Vec<String>>]) -> Prefilter {
-        let mut pats: Vec<String> = Vec::new();
-        let mut index = std::collections::HashMap::new();
-        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+    /// `reqs[i]`: the literal formula of rule `i` (`Req::True`: always a candidate).
+    pub fn new(reqs: &[Req]) -> Prefilter {
+        let mut lits = Lits::default();
         let mut always = Vec::new();
+        let mut formulas = Vec::new();
         for (i, r) in reqs.iter().enumerate() {
-            match r {
+            formulas.push(lits.lower(r));
+            match r.trigger() {
                 None => always.push(i as u32),
                 Some(set) => {
-                    for f in set {
-                        let id = *index.entry(f.clone()).or_insert_with(|| {
-                            pats.push(f.clone());
-                            pattern_rules.push(Vec::new());
-                            pats.len() - 1
-                        });
-                        if pattern_rules[id].last() != Some(&(i as u32)) {
-                            pattern_rules[id].push(i as u32);
+                    for (f, l) in set {
+                        let id = lits.intern(f, &l) as usize;
+                        if lits.rules[id].last() != Some(&(i as u32)) {
+                            lits.rules[id].push(i as u32);
                         }
                     }
                 }
             }
         }
-        let ac = if pats.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
+        let mut scans = Vec::new();
+        let mut by_field: Vec<_> = lits.by_field.into_iter().collect();
+        by_field.sort_by_key(|(f, _)| *f);
+        for (field, pats) in by_field {
+            // A DFA for small sets (fastest scan); a contiguous NFA for large
+            // ones (a DFA over thousands of fragments is tens of MB, slow to
+            // build and out of cache).
+            let kind = if pats.len() <= 200 {
+                AhoCorasickKind::DFA
+            } else {
+                AhoCorasickKind::ContiguousNFA
+            };
+            let built = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(&pats)
+                .kind(Some(kind))
+                .build(pats.iter().map(|(l, _)| l))
                 .or_else(|_| {
                     AhoCorasick::builder()
                         .ascii_case_insensitive(true)
-                        .build(&pats)
-                })
-                .ok()
-        };
-        if ac.is_none() && !pats.is_empty() {
-            // Could not build: every rule is a candidate.
-            always = (0..reqs.len() as u32).collect();
-            pattern_rules.clear();
+                        .build(pats.iter().map(|(l, _)| l))
+                });
+            match built {
+                Ok(ac) => scans.push(FieldScan {
+                    field,
+                    ac,
+                    lits: pats.iter().map(|(_, id)| *id).collect(),
+                }),
+                Err(_) => {
+                    // Cannot build: every literal of this field counts as present.
+                    for (_, id) in &pats {
+                        always.extend_from_slice(&lits.rules[*id as usize]);
+                        lits.rules[*id as usize].clear();
+                    }
+                    let ids: Vec<u32> = pats.iter().map(|(_, id)| *id).collect();
+                    for f in &mut formulas {
+                        f.assume(&ids);
+                    }
+                }
+            }
         }
+        always.sort_unstable();
+        always.dedup();
         Prefilter {
-            ac,
-            pattern_rules,
+            scans,
+            formulas,
+            lit_rules: lits.rules,
             always,
             rules: reqs.len(),
         }
     }
 
-    /// How many rules can be ruled out from raw bytes.
+    /// How many rules the index can rule out.
     pub fn filtered_rules(&self) -> usize {
         self.rules - self.always.len()
     }
 
-    /// The candidate rules for a record, into `out` (sorted, unique);
-    /// `mark` is scratch space of one slot per rule.
-    pub fn candidates(&self, raw: &[u8], mark: &mut Vec<bool>, out: &mut Vec<u32>) {
+    /// The candidate rules for an event, into `out` (sorted, unique).
+    pub fn candidates(&self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
         out.clear();
         out.extend_from_slice(&self.always);
-        let Some(ac) = &self.ac else { return };
-        let bypass = (!raw.is_ascii()
-            && memchr::memmem::find(raw, "\u{212A}".as_bytes()).is_some())
-            || has_unicode_escape(raw);
-        if bypass {
-            out.clear();
-            out.extend(0..self.rules as u32);
-            return;
-        }
-        mark.clear();
-        mark.resize(self.pattern_rules.len(), false);
-        for m in ac.find_overlapping_iter(raw) {
-            let p = m.pattern().as_usize();
-            if !mark[p] {
-                mark[p] = true;
-                out.extend_from_slice(&self.pattern_rules[p]);
+        s.mark.resize(self.lit_rules.len(), false);
+        for scan in &self.scans {
+            for (leaf, _) in ev.values(scan.field) {
+                let Some(text) = leaf.text() else { continue };
+                let folded;
+                let hay: &str = if text.is_ascii() {
+                    &text
+                } else {
+                    folded = fold(&text);
+                    &folded
+                };
+                for m in scan.ac.find_overlapping_iter(hay) {
+                    let id = scan.lits[m.pattern().as_usize()];
+                    if !s.mark[id as usize] {
+                        s.mark[id as usize] = true;
+                        s.touched.push(id);
+                        out.extend_from_slice(&self.lit_rules[id as usize]);
+                    }
+                }
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        if out.len() > self.always.len() {
+            out.sort_unstable();
+            out.dedup();
+        }
+        out.retain(|r| self.formulas[*r as usize].holds(&s.mark));
+        for id in s.touched.drain(..) {
+            s.mark[id as usize] = false;
+        }
+    }
+}
+
+impl Formula {
+    /// Treat these literals as always present.
+    fn assume(&mut self, ids: &[u32]) {
+        match self {
+            Formula::Lit(p) if ids.contains(p) => *self = Formula::True,
+            Formula::And(xs) | Formula::Or(xs) => xs.iter_mut().for_each(|x| x.assume(ids)),
+            _ => {}
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::{FieldRef, FieldScheme};
+    use crate::span::Span;
 
     #[test]
-    fn fragments_avoid_escapable_characters() {
+    fn fragments_are_ascii_and_long_enough() {
         let p = Pattern::parse_wildcards(r"*\WindowsPowerShell\v1.0\powershell.exe", false);
-        assert_eq!(best_fragment(&p).as_deref(), Some("windowspowershell"));
-        let p = Pattern::parse_wildcards("*ä*", true);
-        assert_eq!(best_fragment(&p), None);
-        let pf = Prefilter::new(&[Some(vec!["cmd.exe".into()]), None]);
-        let (mut mark, mut out) = (Vec::new(), Vec::new());
-        pf.candidates(br#"{"a":"C:\\CMD.EXE"}"#, &mut mark, &mut out);
-        assert_eq!(out, vec![0, 1]);
-        pf.candidates(br#"{"a":"x"}"#, &mut mark, &mut out);
-        assert_eq!(out, vec![1]);
-        pf.candidates(br#"{"a":"\u0063md.exe"}"#, &mut mark, &mut out);
-        assert_eq!(out, vec![0, 1]);
+        assert_eq!(
+            best_fragment(&p).as_deref(),
+            Some(r"\windowspowershell\v1.0\powershell.exe")
+        );
+        assert_eq!(best_fragment(&Pattern::parse_wildcards("*ä*", true)), None);
+        assert_eq!(best_fragment(&Pattern::parse_wildcards("*-e*", true)), None);
+    }
+
+    #[test]
+    fn index_finds_literals_per_field_and_checks_the_formula() {
+        let mut t = FieldTable::new();
+        let cmd = t.intern(&FieldRef::new(
+            "CommandLine",
+            FieldScheme::Sigma,
+            Span::default(),
+        ));
+        let img = t.intern(&FieldRef::new("Image", FieldScheme::Sigma, Span::default()));
+        let lit = |f, s: &str| Req::Lit(f, s.into());
+        let certutil = Req::and(vec![
+            lit(img, "certutil"),
+            Req::or(vec![lit(cmd, "urlcache"), lit(cmd, "verifyctl")]),
+        ]);
+        let pf = Prefilter::new(&[certutil, Req::True, lit(cmd, "kelvin")]);
+        assert_eq!(pf.filtered_rules(), 2);
+        let (mut s, mut out) = (Scratch::default(), Vec::new());
+        let mut run = |e: &str| {
+            let ev = EventView::parse(&t, e).unwrap();
+            pf.candidates(&ev, &mut s, &mut out);
+            out.clone()
+        };
+        assert_eq!(
+            run(r#"{"Image":"C:\\CERTUTIL.exe","CommandLine":"x"}"#),
+            vec![1]
+        );
+        assert_eq!(
+            run(r#"{"Image":"certutil.exe","CommandLine":"-URLcache"}"#),
+            vec![0, 1]
+        );
+        // The literal must be in the rule's field, not anywhere.
+        assert_eq!(
+            run(r#"{"Image":"urlcache","CommandLine":"certutil"}"#),
+            vec![1]
+        );
+        // Unicode lower-casing: the Kelvin sign is a `k`; escapes are decoded.
+        assert_eq!(run("{\"CommandLine\":\"\u{212A}ELVIN\"}"), vec![1, 2]);
+        assert_eq!(run(r#"{"CommandLine":"\u006belvin"}"#), vec![1, 2]);
     }
 }

@@ -3,6 +3,7 @@
 //! `regex` crate, with Lucene and PCRE translated or refused), term matches,
 //! and CIDR blocks.
 
+use super::fields::FxBuild;
 use crate::ir::{Case, MatchKind, Part, Pattern, Regex as IrRegex, RegexFlavor};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -23,7 +24,7 @@ pub fn fold(s: &str) -> String {
 pub enum StrTest {
     /// Whole-value equality with any of a set (already folded when insensitive).
     Eq {
-        set: HashSet<String>,
+        set: HashSet<String, FxBuild>,
         fold: bool,
     },
     Prefix {
@@ -50,7 +51,16 @@ impl StrTest {
         match self {
             StrTest::Eq { set, fold: f } => {
                 if *f {
-                    set.contains(fold(v).as_str())
+                    // Short ASCII values fold on the stack (no allocation).
+                    let mut buf = [0u8; 256];
+                    if v.is_ascii() && v.len() <= buf.len() {
+                        let b = &mut buf[..v.len()];
+                        b.copy_from_slice(v.as_bytes());
+                        b.make_ascii_lowercase();
+                        std::str::from_utf8(b).is_ok_and(|x| set.contains(x))
+                    } else {
+                        set.contains(fold(v).as_str())
+                    }
                 } else {
                     set.contains(v)
                 }
@@ -135,7 +145,7 @@ pub fn compile_patterns(
 ) -> Result<Vec<StrTest>, String> {
     let f = case == Case::Insensitive;
     let norm = |s: &str| if f { fold(s) } else { s.to_string() };
-    let mut eq = HashSet::new();
+    let mut eq: HashSet<String, FxBuild> = HashSet::default();
     let mut contains = Vec::new();
     let mut tests = Vec::new();
     let mut regexes = Vec::new();
@@ -172,8 +182,11 @@ pub fn compile_patterns(
     }
     if !contains.is_empty() {
         let unicode = contains.iter().any(|c| !c.is_ascii());
+        // A contiguous NFA: fast to build (rule sets have thousands of these)
+        // and about as fast as a DFA on short values.
         let ac = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(f)
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
             .build(&contains)
             .map_err(|e| e.to_string())?;
         tests.push(StrTest::Contains {

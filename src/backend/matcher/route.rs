@@ -1,0 +1,194 @@
+//! Routing by log source, before anything else: rules are grouped by their
+//! Sigma logsource category, each group with its own literal index; an
+//! event's category is read from the fields that decide it (a Sysmon
+//! `EventID` in the Sysmon channel or from its provider) and only the groups it
+//! can belong to are scanned. An event whose category is unknown meets every
+//! group (fail-open), and rules without a category meet every event. EQL
+//! `process where` needs no routing here: its `event.category` test is a
+//! literal of the rule's formula in the index.
+
+use super::fields::{EventView, FieldId, FieldTable};
+use super::prefilter::{Prefilter, Req, Scratch};
+use crate::ir::{FieldRef, FieldScheme};
+use crate::span::Span;
+
+/// Sigma categories and the Sysmon event IDs that carry them (Sigma's
+/// Sysmon pipeline; `registry_event` is all three registry IDs).
+const SYSMON: &[(&str, &[u32])] = &[
+    ("process_creation", &[1]),
+    ("file_change", &[2]),
+    ("network_connection", &[3]),
+    ("sysmon_status", &[4, 16]),
+    ("process_termination", &[5]),
+    ("driver_load", &[6]),
+    ("image_load", &[7]),
+    ("create_remote_thread", &[8]),
+    ("raw_access_thread", &[9]),
+    ("process_access", &[10]),
+    ("file_event", &[11]),
+    ("registry_add", &[12]),
+    ("registry_delete", &[12]),
+    ("registry_set", &[13]),
+    ("registry_rename", &[14]),
+    ("registry_event", &[12, 13, 14]),
+    ("create_stream_hash", &[15]),
+    ("pipe_created", &[17, 18]),
+    ("wmi_event", &[19, 20, 21]),
+    ("dns_query", &[22]),
+    ("file_delete", &[23, 26]),
+    ("clipboard_capture", &[24]),
+    ("process_tampering", &[25]),
+    ("file_delete_detected", &[26]),
+    ("file_block_executable", &[27]),
+    ("file_block_shredding", &[28]),
+    ("file_executable_detected", &[29]),
+    ("sysmon_error", &[255]),
+];
+
+const SYSMON_CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
+const SYSMON_PROVIDER: &str = "Microsoft-Windows-Sysmon";
+
+struct Group {
+    /// Index into [`SYSMON`]; `None`: rules that meet every event.
+    category: Option<usize>,
+    index: Prefilter,
+    /// Local rule index to engine rule index.
+    rules: Vec<u32>,
+}
+
+/// The routed literal index of a rule set.
+pub struct Router {
+    groups: Vec<Group>,
+    event_id: FieldId,
+    channel: FieldId,
+    provider: FieldId,
+    local: Vec<u32>,
+}
+
+fn category_index(c: &str) -> Option<usize> {
+    SYSMON.iter().position(|(n, _)| n.eq_ignore_ascii_case(c))
+}
+
+impl Router {
+    /// `rules[i]`: rule `i`'s literal formula and Sigma logsource category.
+    pub fn new(rules: Vec<(Req, Option<String>)>, fields: &mut FieldTable) -> Router {
+        let mut field =
+            |n: &str| fields.intern(&FieldRef::new(n, FieldScheme::Sigma, Span::default()));
+        let (event_id, channel, provider) =
+            (field("EventID"), field("Channel"), field("Provider_Name"));
+        let mut parts: Vec<(Option<usize>, Vec<Req>, Vec<u32>)> = Vec::new();
+        for (i, (req, cat)) in rules.into_iter().enumerate() {
+            let c = cat.as_deref().and_then(category_index);
+            let g = match parts.iter().position(|p| p.0 == c) {
+                Some(g) => g,
+                None => {
+                    parts.push((c, Vec::new(), Vec::new()));
+                    parts.len() - 1
+                }
+            };
+            parts[g].1.push(req);
+            parts[g].2.push(i as u32);
+        }
+        let groups = parts
+            .into_iter()
+            .map(|(category, reqs, rules)| Group {
+                category,
+                index: Prefilter::new(&reqs),
+                rules,
+            })
+            .collect();
+        Router {
+            groups,
+            event_id,
+            channel,
+            provider,
+            local: Vec::new(),
+        }
+    }
+
+    /// Rules the index can rule out without evaluating them.
+    pub fn filtered_rules(&self) -> usize {
+        self.groups.iter().map(|g| g.index.filtered_rules()).sum()
+    }
+
+    /// The Sysmon event ID of an event from the Sysmon channel or provider.
+    fn sysmon_id(&self, ev: &EventView) -> Option<u32> {
+        let is = |f: FieldId, want: &str| {
+            ev.first(f)
+                .and_then(|l| l.text())
+                .is_some_and(|t| t.eq_ignore_ascii_case(want))
+        };
+        if !(is(self.channel, SYSMON_CHANNEL) || is(self.provider, SYSMON_PROVIDER)) {
+            return None;
+        }
+        ev.first(self.event_id)?.text()?.trim().parse().ok()
+    }
+
+    /// Whether an event of this Sysmon ID can be in a group's category.
+    fn admits(category: Option<usize>, id: Option<u32>) -> bool {
+        match (category, id) {
+            (Some(c), Some(id)) => SYSMON[c].1.contains(&id),
+            _ => true,
+        }
+    }
+
+    /// The candidate rules of an event (engine indexes, sorted).
+    pub fn candidates(&mut self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
+        out.clear();
+        let id = if self.groups.len() > 1 {
+            self.sysmon_id(ev)
+        } else {
+            None
+        };
+        let mut local = std::mem::take(&mut self.local);
+        for g in &self.groups {
+            if !Self::admits(g.category, id) {
+                continue;
+            }
+            g.index.candidates(ev, s, &mut local);
+            out.extend(local.iter().map(|r| g.rules[*r as usize]));
+        }
+        self.local = local;
+        out.sort_unstable();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysmon_events_meet_their_category_only() {
+        let mut t = FieldTable::new();
+        let r = |c: Option<&str>| (Req::True, c.map(String::from));
+        let mut router = Router::new(
+            vec![
+                r(Some("process_creation")),
+                r(Some("image_load")),
+                r(None),
+                r(Some("x")),
+            ],
+            &mut t,
+        );
+        let (mut s, mut out) = (Scratch::default(), Vec::new());
+        let mut run = |e: &str| {
+            let ev = EventView::parse(&t, e).unwrap();
+            router.candidates(&ev, &mut s, &mut out);
+            out.clone()
+        };
+        let ch = SYSMON_CHANNEL;
+        assert_eq!(
+            run(&format!(r#"{{"EventID":1,"Channel":"{ch}"}}"#)),
+            vec![0, 2, 3]
+        );
+        assert_eq!(
+            run(&format!(r#"{{"EventID":"7","Channel":"{ch}"}}"#)),
+            vec![1, 2, 3]
+        );
+        // evtx shape; not Sysmon; no channel: every rule.
+        let evtx = r##"{"Event":{"System":{"EventID":7,"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}}}}}"##;
+        assert_eq!(run(evtx), vec![1, 2, 3]);
+        assert_eq!(run(r#"{"EventID":7,"Channel":"System"}"#), vec![0, 1, 2, 3]);
+        assert_eq!(run(r#"{"EventID":7}"#), vec![0, 1, 2, 3]);
+    }
+}
