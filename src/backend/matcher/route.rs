@@ -45,8 +45,14 @@ const SYSMON: &[(&str, &[u32])] = &[
     ("sysmon_error", &[255]),
 ];
 
-const SYSMON_CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
-const SYSMON_PROVIDER: &str = "Microsoft-Windows-Sysmon";
+pub(crate) const SYSMON_CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
+pub(crate) const SYSMON_PROVIDER: &str = "Microsoft-Windows-Sysmon";
+
+/// The Sysmon event IDs a Sigma logsource category admits (`None`: the
+/// category is not a Sysmon one, so every event may belong to it).
+pub(crate) fn sysmon_ids(category: &str) -> Option<&'static [u32]> {
+    category_index(category).map(|i| SYSMON[i].1)
+}
 
 struct Group {
     /// Index into [`SYSMON`]; `None`: rules that meet every event.
@@ -135,7 +141,9 @@ impl Router {
     /// The candidate rules of an event (engine indexes, sorted).
     pub fn candidates(&mut self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
         out.clear();
-        let id = if self.groups.len() > 1 {
+        // The same answer whatever else is in the rule set: a categorised rule
+        // never meets a Sysmon event of another category.
+        let id = if self.groups.iter().any(|g| g.category.is_some()) {
             self.sysmon_id(ev)
         } else {
             None
@@ -190,5 +198,27 @@ mod tests {
         assert_eq!(run(evtx), vec![1, 2, 3]);
         assert_eq!(run(r#"{"EventID":7,"Channel":"System"}"#), vec![0, 1, 2, 3]);
         assert_eq!(run(r#"{"EventID":7}"#), vec![0, 1, 2, 3]);
+    }
+}
+
+#[cfg(test)]
+mod single_group_tests {
+    use super::*;
+
+    /// The answer does not depend on the rest of the rule set: a rule set of
+    /// process_creation rules alone still never meets a Sysmon file event.
+    #[test]
+    fn one_category_still_routes() {
+        let mut t = FieldTable::new();
+        let mut router = Router::new(vec![(Req::True, Some("process_creation".into()))], &mut t);
+        let (mut s, mut out) = (Scratch::default(), Vec::new());
+        let file_event = format!(r#"{{"EventID":11,"Channel":"{SYSMON_CHANNEL}"}}"#);
+        let ev = EventView::parse(&t, &file_event).unwrap();
+        router.candidates(&ev, &mut s, &mut out);
+        assert!(out.is_empty());
+        let process_event = format!(r#"{{"EventID":1,"Channel":"{SYSMON_CHANNEL}"}}"#);
+        let ev = EventView::parse(&t, &process_event).unwrap();
+        router.candidates(&ev, &mut s, &mut out);
+        assert_eq!(out, vec![0]);
     }
 }

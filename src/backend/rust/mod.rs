@@ -15,10 +15,10 @@ use super::matcher::fields::FieldTable;
 use super::matcher::pred::{self, Ctx, KeywordNode, MatchNode, Node, ValTest};
 use super::matcher::scalar::{CScalar, Dyn};
 use super::matcher::strmatch::StrTest;
-use super::matcher::{full_filter, output_only};
+use super::matcher::{full_filter, output_only, route};
 use super::{Options, Output, Status};
 use crate::diag::{codes, Diagnostic};
-use crate::ir::{ArithOp, CmpOp, Expr, ExprKind, Rule, Scalar, StageKind};
+use crate::ir::{ArithOp, CmpOp, Expr, ExprKind, FieldRef, FieldScheme, Rule, Scalar, StageKind};
 use crate::span::Span;
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -176,6 +176,22 @@ impl Gen {
                 self.statics = mark.2;
                 return Err(refuse(q.span, m));
             }
+        };
+        // Route by logsource as the matcher does (matcher/route.rs).
+        let ids = q
+            .source
+            .logsource
+            .as_ref()
+            .and_then(|l| l.category.as_deref())
+            .and_then(route::sysmon_ids);
+        let code = match ids {
+            Some(ids) => {
+                let mut id =
+                    |n: &str| fields.intern(&FieldRef::new(n, FieldScheme::Sigma, Span::default()));
+                let (ch, pv, eid) = (id("Channel"), id("Provider_Name"), id("EventID"));
+                format!("sysmon_admits(ev, {ch}, {pv}, {eid}, &{ids:?}) && ({code})")
+            }
+            None => code,
         };
         self.fields = fields;
         let fname = self.fn_name(&rule.meta.id, &rule.meta.name);

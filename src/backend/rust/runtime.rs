@@ -411,6 +411,21 @@ impl Dyn {
     }
 }
 
+/// A Sigma rule of a Sysmon category only meets Sysmon events of its event
+/// IDs (as `siemc match` routes them); any other event may match.
+fn sysmon_admits(ev: &Event, channel: u32, provider: u32, event_id: u32, ids: &[u32]) -> bool {
+    let is = |id: u32, want: &str| {
+        matches!(field(ev, id), Dyn::Str(s) if s.eq_ignore_ascii_case(want))
+    };
+    if !(is(channel, "Microsoft-Windows-Sysmon/Operational") || is(provider, "Microsoft-Windows-Sysmon")) {
+        return true;
+    }
+    match field(ev, event_id).as_num() {
+        Some(n) => ids.iter().any(|i| *i as f64 == n),
+        None => true,
+    }
+}
+
 fn field(ev: &Event, id: u32) -> Dyn {
     let mut vals: Vec<Dyn> = ev
         .values(id)
