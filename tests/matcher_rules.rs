@@ -7,12 +7,15 @@
 //! `<stem>.expect.json`:
 //! ```json
 //! {"now": "RFC 3339",
-//!  "rules": {"<rule id>": {"event_indexes": [..]} | {"results": [{subset}, ..]} | {"refused": true}},
+//!  "rules": {"<rule id>": {"event_indexes": [..]} | {"results": [{subset}, ..]} | {"refused": true}
+//!            | {"only_correlated": true}},
 //!  "sigma": {"<rule id>": {"mode": "strict" | "lenient", "events": "file", "event_indexes": [..]}}}
 //! ```
 //! `event_indexes`: the alerts that carry events, by index (in order), and
 //! `count` all alerts when some carry none (thresholds); `extra`: per alert,
 //! a subset of its group key and aggregate values;
+//! `only_correlated`: a rule a correlation uses without `generate: true`
+//! (it runs, but raises no alerts of its own);
 //! `results`: the rows of a pipeline, each given as a subset of its fields;
 //! a Sigma entry's `event_indexes`: the events its detection(s) alert on
 //! (a correlation the matcher cannot run yet is left out, its base rules
@@ -43,6 +46,7 @@ fn load(paths: &[PathBuf]) -> Vec<Rule> {
 struct Outcome {
     alerts: BTreeMap<String, Vec<Alert>>,
     refused: Vec<String>,
+    only_correlated: Vec<String>,
 }
 
 fn run(rules: &[Rule], events: &Path, now: &str) -> Outcome {
@@ -64,6 +68,7 @@ fn run(rules: &[Rule], events: &Path, now: &str) -> Outcome {
     Outcome {
         alerts,
         refused: refused.into_iter().map(|r| r.rule_id).collect(),
+        only_correlated: e.only_correlated().iter().map(|r| r.id.clone()).collect(),
     }
 }
 
@@ -85,6 +90,16 @@ fn check_rule(what: &str, id: &str, exp: &J, out: &Outcome) {
         return;
     }
     assert!(!out.refused.iter().any(|r| r == id), "{what} {id}: refused");
+    let only = out.only_correlated.iter().any(|r| r == id);
+    assert_eq!(
+        exp["only_correlated"] == J::Bool(true),
+        only,
+        "{what} {id}: runs only inside a correlation"
+    );
+    if only {
+        assert!(got.is_empty(), "{what} {id}: alerts of its own");
+        return;
+    }
     if let Some(want) = exp.get("event_indexes") {
         let want: Vec<u64> = serde_json::from_value(want.clone()).expect("indexes");
         assert_eq!(indexes(got), want, "{what} {id}: alerts by event index");

@@ -230,6 +230,12 @@ pub fn run(a: Args) -> i32 {
         events as f64 / secs,
         bytes as f64 / secs / 1e6
     );
+    if !engine.only_correlated().is_empty() {
+        eprintln!(
+            "  rules run only inside correlations (no `generate: true`): {}",
+            engine.only_correlated().len()
+        );
+    }
     if engine.evicted() > 0 {
         eprintln!(
             "  state evicted to stay within memory bounds: {}",

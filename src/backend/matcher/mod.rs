@@ -5,6 +5,7 @@
 //! the alerts of aggregations at the end of the input.
 
 mod aggs;
+mod corr;
 pub mod fields;
 pub mod json;
 mod pipeline;
@@ -26,6 +27,7 @@ use pred::{Ctx, Node, Refusal};
 use prefilter::Scratch;
 use route::Router;
 use state::Stateful;
+use std::collections::HashSet;
 
 /// A rule the matcher cannot run, and why.
 #[derive(Debug, Clone)]
@@ -78,6 +80,7 @@ pub struct Engine {
     /// `--now` in milliseconds (for relative times); default: latest event time.
     pub now: Option<i64>,
     max_time: Option<i64>,
+    only_correlated: Vec<RuleInfo>,
 }
 
 /// The category condition of an EQL `process where` (ECS `event.category`).
@@ -125,6 +128,22 @@ pub(crate) fn output_only(k: &StageKind) -> bool {
     )
 }
 
+/// The rules a correlation query references (by span), into `silent`
+/// (`generate: false`) or `loud` (`generate: true`).
+fn correlated(q: &Query, silent: &mut HashSet<Span>, loud: &mut HashSet<Span>) {
+    for s in &q.stages {
+        if let StageKind::Correlation(c) = &s.kind {
+            let set = if c.generate { &mut *loud } else { &mut *silent };
+            set.extend(
+                c.rules
+                    .iter()
+                    .filter_map(|r| r.rule.as_ref())
+                    .map(|r| r.span),
+            );
+        }
+    }
+}
+
 fn info(rule: &Rule) -> RuleInfo {
     RuleInfo {
         id: rule.meta.id.clone(),
@@ -140,6 +159,8 @@ impl Engine {
         let mut out = Vec::new();
         let mut refused = Vec::new();
         let mut reqs = Vec::new();
+        // Rules are told apart by where they are written (ids may be missing).
+        let (mut silent, mut loud, mut spans) = (HashSet::new(), HashSet::new(), Vec::new());
         for rule in rules {
             let refuse = |r: Refusal| Refused {
                 rule_id: rule.meta.id.clone(),
@@ -173,13 +194,34 @@ impl Engine {
                 })
             };
             match result {
-                Ok(kind) => out.push(Compiled {
-                    info: info(rule),
-                    kind,
-                }),
+                Ok(kind) => {
+                    correlated(q, &mut silent, &mut loud);
+                    spans.push(rule.span);
+                    out.push(Compiled {
+                        info: info(rule),
+                        kind,
+                    })
+                }
                 Err(r) => refused.push(refuse(r)),
             }
         }
+        // Rules a running correlation uses without `generate: true` alert
+        // only through it (Sigma's default); they leave the rule set.
+        let mut only_correlated = Vec::new();
+        let keep: Vec<bool> = spans
+            .iter()
+            .map(|s| !silent.contains(s) || loud.contains(s))
+            .collect();
+        let (mut kept, mut kept_reqs) = (Vec::new(), Vec::new());
+        for ((c, r), k) in out.into_iter().zip(reqs).zip(keep) {
+            if k {
+                kept.push(c);
+                kept_reqs.push(r);
+            } else {
+                only_correlated.push(c.info);
+            }
+        }
+        let (out, reqs) = (kept, kept_reqs);
         let router = Router::new(reqs, &mut fields);
         (
             Engine {
@@ -190,9 +232,16 @@ impl Engine {
                 cand: Vec::new(),
                 now: None,
                 max_time: None,
+                only_correlated,
             },
             refused,
         )
+    }
+
+    /// Rules that run only inside a correlation (referenced without
+    /// `generate: true`): they raise no alerts of their own.
+    pub fn only_correlated(&self) -> &[RuleInfo] {
+        &self.only_correlated
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &RuleInfo> {

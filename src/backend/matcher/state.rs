@@ -4,6 +4,7 @@
 //! bounded: sequences expire after `maxspan` and are capped in number;
 //! groups are capped too; what is dropped is counted.
 
+use super::corr::Corr;
 use super::fields::{EventView, FieldId};
 use super::pipeline::Pipeline;
 use super::pred::{self, refuse, Ctx, Node, Refusal};
@@ -26,6 +27,7 @@ enum SKind {
     Threshold(Threshold),
     NewTerms(NewTerms),
     Pipeline(Box<Pipeline>),
+    Correlation(Box<Corr>),
 }
 
 struct Step {
@@ -70,7 +72,7 @@ struct NewTerms {
     window: i64,
 }
 
-fn key_of(ev: &EventView, ids: &[FieldId]) -> Option<Vec<String>> {
+pub(super) fn key_of(ev: &EventView, ids: &[FieldId]) -> Option<Vec<String>> {
     ids.iter()
         .map(|id| ev.first(*id).and_then(|l| leaf_dyn(l).as_str()))
         .collect()
@@ -167,6 +169,9 @@ impl Stateful {
                 first: HashMap::new(),
                 window: duration_setting(rule, "from").unwrap_or(9 * 60_000),
             }),
+            Some(StageKind::Correlation(c)) if stages.len() == 1 => {
+                SKind::Correlation(Box::new(Corr::compile(c, stages[0].span, cx)?))
+            }
             Some(
                 StageKind::Sequence(_)
                 | StageKind::Threshold(_)
@@ -242,12 +247,17 @@ impl Stateful {
                 self.evicted += std::mem::take(&mut p.evicted);
                 alerts
             }
+            SKind::Correlation(c) => {
+                let alerts = c.push(ev, raw, index, ts);
+                self.evicted += std::mem::take(&mut c.evicted);
+                alerts
+            }
         }
     }
 
     pub fn finish(&mut self, now: Option<i64>) -> Vec<Alert> {
         match &mut self.kind {
-            SKind::Sequence(_) => Vec::new(),
+            SKind::Sequence(_) | SKind::Correlation(_) => Vec::new(),
             SKind::Threshold(t) => {
                 let mut out = Vec::new();
                 let groups: BTreeMap<_, _> = t.groups.drain().collect();
@@ -323,7 +333,7 @@ fn agg_alert(ts: Option<i64>, extra: Map<String, J>) -> Alert {
 pub(super) fn unsupported(k: &StageKind) -> String {
     let what = match k {
         StageKind::Opaque(o) => format!("the command `{}` ({})", o.name, o.reason),
-        StageKind::Correlation(_) => "Sigma correlation rules".to_string(),
+        StageKind::Correlation(_) => "a Sigma correlation with other stages".to_string(),
         k => format!("the stage {}", stage_name(k)),
     };
     format!("{what} is not supported by the matcher")

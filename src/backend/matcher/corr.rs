@@ -1,0 +1,397 @@
+//! Sigma correlation rules (specification v2): the referenced rules'
+//! filters are compiled like plain rules; each event they match joins the
+//! sliding window (`timespan`) of its group (`group-by`, resolved through
+//! `aliases` per referenced rule), and the correlation alerts when its
+//! condition holds over the window:
+//!
+//! - `event_count`: the number of events;
+//! - `value_count`: the number of distinct values of the condition's `field`;
+//! - `temporal`: the number of distinct referenced rules (all of them
+//!   without a condition);
+//! - `temporal_ordered`: the referenced rules matched in the order written
+//!   (the longest ordered run, compared with the condition when one is given);
+//! - `value_sum`, `value_avg`, `value_median`, `value_percentile`: the
+//!   aggregate of the numeric `field`.
+//!
+//! Once a group alerts its window is emptied, as pySigma's query backends
+//! do in effect (one hit per window, not one per further event). An event
+//! without a timestamp takes the latest time seen. Events missing a
+//! group-by field do not take part (a SIEM's `by` clause drops them too).
+//! State is bounded: a window keeps at most `timespan` of events and all
+//! windows together at most [`STATE_CAP`] events; beyond that the oldest
+//! group is dropped and its events counted as evicted.
+
+use super::fields::{EventView, FieldId};
+use super::pred::{self, refuse, Ctx, Node, Refusal};
+use super::scalar::{fmt_num, leaf_dyn};
+use super::state::{key_of, STATE_CAP};
+use super::{full_filter, output_only, Alert};
+use crate::ir::{CmpOp, Correlation, CorrelationKind, FieldRef, FieldScheme, Rule, StageKind};
+use serde_json::{json, Map, Value as J};
+use std::collections::{HashMap, VecDeque};
+
+/// One referenced rule: its filter and where its events keep the group-by
+/// fields and the condition field.
+struct Sub {
+    filter: Node,
+    keys: Vec<FieldId>,
+    field: Option<FieldId>,
+}
+
+struct Entry {
+    ts: i64,
+    index: u64,
+    rule: usize,
+    value: Option<Val>,
+    raw: Vec<u8>,
+}
+
+#[derive(Clone)]
+enum Val {
+    Str(String),
+    Num(f64),
+}
+
+struct Window {
+    entries: VecDeque<Entry>,
+    /// Index of the event that opened the window (oldest first eviction).
+    opened: u64,
+}
+
+pub struct Corr {
+    kind: CorrelationKind,
+    subs: Vec<Sub>,
+    names: Vec<String>,
+    field_name: Option<String>,
+    timespan: i64,
+    condition: Vec<(CmpOp, f64)>,
+    groups: HashMap<Vec<String>, Window>,
+    count: usize,
+    last_ts: i64,
+    pub evicted: u64,
+}
+
+/// The field a group-by name (or the condition field) stands for in the
+/// events of one referenced rule.
+fn resolve(c: &Correlation, name: &FieldRef, rule: &Rule, reference: &str) -> FieldRef {
+    let mapped = c
+        .aliases
+        .iter()
+        .find(|a| a.alias == name.name)
+        .and_then(|a| {
+            a.mapping.iter().find_map(|(r, f)| {
+                let hit = r == reference
+                    || *r == rule.meta.id
+                    || rule.meta.handle.as_deref() == Some(r.as_str());
+                hit.then(|| f.clone())
+            })
+        });
+    match mapped {
+        Some(f) => f,
+        None if name.scheme == FieldScheme::Computed => {
+            FieldRef::new(name.name.clone(), FieldScheme::Sigma, name.span)
+        }
+        None => name.clone(),
+    }
+}
+
+fn numeric(k: CorrelationKind) -> bool {
+    matches!(
+        k,
+        CorrelationKind::ValueSum
+            | CorrelationKind::ValueAvg
+            | CorrelationKind::ValueMedian
+            | CorrelationKind::ValuePercentile(_)
+    )
+}
+
+impl Corr {
+    pub fn compile(
+        c: &Correlation,
+        span: crate::span::Span,
+        cx: &mut Ctx,
+    ) -> Result<Corr, Refusal> {
+        let needs_field = numeric(c.kind) || c.kind == CorrelationKind::ValueCount;
+        if needs_field && c.fields.is_empty() {
+            return refuse(
+                span,
+                format!("the {} correlation names no `field`", c.kind.as_str()),
+            );
+        }
+        if c.rules.is_empty() {
+            return refuse(span, "the correlation names no rules");
+        }
+        let mut subs = Vec::new();
+        for r in &c.rules {
+            let Some(rule) = &r.rule else {
+                return refuse(
+                    r.span,
+                    format!(
+                        "the correlated rule `{}` is not among the loaded rules",
+                        r.reference
+                    ),
+                );
+            };
+            let Some(q) = &rule.query else {
+                return refuse(
+                    r.span,
+                    format!("the correlated rule `{}` has no query", r.reference),
+                );
+            };
+            if let Some(s) = q.stages.iter().find(|s| !output_only(&s.kind)) {
+                let what = match s.kind {
+                    StageKind::Correlation(_) => {
+                        "chained correlations (a correlation of a correlation) are"
+                    }
+                    _ => "correlations of stateful rules are",
+                };
+                return refuse(r.span, format!("{what} not supported by the matcher"));
+            }
+            let mut scx = Ctx {
+                fields: &mut *cx.fields,
+                language: q.language,
+            };
+            let filter = pred::compile(&full_filter(q), &mut scx)?;
+            let keys = c
+                .group_by
+                .iter()
+                .map(|g| cx.fields.intern(&resolve(c, g, rule, &r.reference)))
+                .collect();
+            let field = c
+                .fields
+                .first()
+                .filter(|_| needs_field)
+                .map(|f| cx.fields.intern(&resolve(c, f, rule, &r.reference)));
+            subs.push(Sub {
+                filter,
+                keys,
+                field,
+            });
+        }
+        Ok(Corr {
+            kind: c.kind,
+            subs,
+            names: c.group_by.iter().map(|g| g.name.clone()).collect(),
+            field_name: c.fields.first().map(|f| f.name.clone()),
+            timespan: c.timespan.millis as i64,
+            condition: c.condition.iter().map(|(o, n)| (*o, n.value)).collect(),
+            groups: HashMap::new(),
+            count: 0,
+            last_ts: 0,
+            evicted: 0,
+        })
+    }
+
+    pub fn push(&mut self, ev: &EventView, raw: &[u8], index: u64, ts: Option<i64>) -> Vec<Alert> {
+        let t = ts.unwrap_or(self.last_ts);
+        self.last_ts = self.last_ts.max(t);
+        let mut out = Vec::new();
+        for j in 0..self.subs.len() {
+            let sub = &self.subs[j];
+            if !pred::eval(&sub.filter, ev) {
+                continue;
+            }
+            let Some(key) = key_of(ev, &sub.keys) else {
+                continue;
+            };
+            let value = match sub.field {
+                None => None,
+                Some(id) => {
+                    let d = ev.first(id).map(leaf_dyn);
+                    let v = if numeric(self.kind) {
+                        d.and_then(|d| d.as_num()).map(Val::Num)
+                    } else {
+                        d.and_then(|d| d.as_str()).map(Val::Str)
+                    };
+                    // Without the field the event adds nothing to the aggregate.
+                    if v.is_none() {
+                        continue;
+                    }
+                    v
+                }
+            };
+            if let Some(a) = self.add(key, j, t, index, value, raw) {
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    fn add(
+        &mut self,
+        key: Vec<String>,
+        rule: usize,
+        t: i64,
+        index: u64,
+        value: Option<Val>,
+        raw: &[u8],
+    ) -> Option<Alert> {
+        if !self.groups.contains_key(&key) && self.count >= STATE_CAP {
+            self.make_room();
+        }
+        let mut w = self.groups.remove(&key).unwrap_or_else(|| Window {
+            entries: VecDeque::new(),
+            opened: index,
+        });
+        // Slide: drop what fell out of the timespan before this event.
+        let before = w.entries.len();
+        w.entries.retain(|e| t - e.ts <= self.timespan);
+        self.count -= before - w.entries.len();
+        w.entries.push_back(Entry {
+            ts: t,
+            index,
+            rule,
+            value,
+            raw: raw.to_vec(),
+        });
+        self.count += 1;
+        let (ok, metric) = self.holds(&w.entries);
+        if !ok {
+            self.groups.insert(key, w);
+            return None;
+        }
+        // The group alerted: its window starts over.
+        self.count -= w.entries.len();
+        let mut extra = Map::new();
+        let group: Map<String, J> = self
+            .names
+            .iter()
+            .zip(&key)
+            .map(|(n, v)| (n.clone(), J::String(v.clone())))
+            .collect();
+        extra.insert("group".into(), J::Object(group));
+        extra.insert(self.kind.as_str().into(), metric);
+        if let Some(f) = &self.field_name {
+            extra.insert("field".into(), J::String(f.clone()));
+        }
+        extra.insert(
+            "event_indexes".into(),
+            J::Array(w.entries.iter().map(|e| json!(e.index)).collect()),
+        );
+        Some(Alert {
+            rule: 0,
+            event_index: index,
+            timestamp: Some(t),
+            events: w.entries.into_iter().map(|e| e.raw).collect(),
+            extra,
+        })
+    }
+
+    /// Drop windows emptied by time, then the oldest group, to stay under the cap.
+    fn make_room(&mut self) {
+        let (last, span) = (self.last_ts, self.timespan);
+        let mut dropped = 0;
+        for w in self.groups.values_mut() {
+            let before = w.entries.len();
+            w.entries.retain(|e| last - e.ts <= span);
+            dropped += before - w.entries.len();
+        }
+        self.count -= dropped;
+        self.groups.retain(|_, w| !w.entries.is_empty());
+        while self.count >= STATE_CAP {
+            let Some(oldest) = self
+                .groups
+                .iter()
+                .min_by_key(|(_, w)| w.opened)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(w) = self.groups.remove(&oldest) {
+                self.count -= w.entries.len();
+                self.evicted += w.entries.len() as u64;
+            }
+        }
+    }
+
+    /// Whether the condition holds over a window, and the measured value.
+    fn holds(&self, entries: &VecDeque<Entry>) -> (bool, J) {
+        let n = self.subs.len();
+        let m = match self.kind {
+            CorrelationKind::EventCount => entries.len() as f64,
+            CorrelationKind::ValueCount => {
+                let mut seen: Vec<&str> = entries
+                    .iter()
+                    .filter_map(|e| match &e.value {
+                        Some(Val::Str(s)) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                seen.sort_unstable();
+                seen.dedup();
+                seen.len() as f64
+            }
+            CorrelationKind::Temporal => {
+                let mut hit = vec![false; n];
+                for e in entries {
+                    hit[e.rule] = true;
+                }
+                hit.iter().filter(|h| **h).count() as f64
+            }
+            CorrelationKind::TemporalOrdered => {
+                let mut sorted: Vec<&Entry> = entries.iter().collect();
+                sorted.sort_by_key(|e| (e.ts, e.index));
+                let mut next = 0;
+                for e in sorted {
+                    if next < n && e.rule == next {
+                        next += 1;
+                    }
+                }
+                next as f64
+            }
+            k => {
+                let mut v: Vec<f64> = entries
+                    .iter()
+                    .filter_map(|e| match e.value {
+                        Some(Val::Num(x)) => Some(x),
+                        _ => None,
+                    })
+                    .collect();
+                if v.is_empty() {
+                    return (false, J::Null);
+                }
+                let sum: f64 = v.iter().sum();
+                match k {
+                    CorrelationKind::ValueSum => sum,
+                    CorrelationKind::ValueAvg => sum / v.len() as f64,
+                    CorrelationKind::ValuePercentile(p) => percentile(&mut v, f64::from(p)),
+                    _ => percentile(&mut v, 50.0),
+                }
+            }
+        };
+        let ok = if self.condition.is_empty() {
+            // temporal without a condition: every referenced rule
+            m >= n as f64
+        } else {
+            self.condition.iter().all(|(op, x)| cmp(*op, m, *x))
+        };
+        let shown = if m.fract() == 0.0 && m.abs() < 9e15 {
+            json!(m as i64)
+        } else {
+            fmt_num(m)
+                .parse::<f64>()
+                .map(|x| json!(x))
+                .unwrap_or(J::Null)
+        };
+        (ok, shown)
+    }
+}
+
+fn cmp(op: CmpOp, a: f64, b: f64) -> bool {
+    match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        CmpOp::Lt => a < b,
+        CmpOp::Le => a <= b,
+        CmpOp::Gt => a > b,
+        CmpOp::Ge => a >= b,
+    }
+}
+
+/// The `p`th percentile by linear interpolation between closest ranks.
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let rank = (p.clamp(0.0, 100.0) / 100.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
+}
