@@ -68,6 +68,8 @@ pub struct Corr {
     groups: HashMap<Vec<String>, Window>,
     count: usize,
     last_ts: i64,
+    /// At most this many events in all windows ([`STATE_CAP`]).
+    pub cap: usize,
     pub evicted: u64,
 }
 
@@ -178,6 +180,7 @@ impl Corr {
             groups: HashMap::new(),
             count: 0,
             last_ts: 0,
+            cap: STATE_CAP,
             evicted: 0,
         })
     }
@@ -226,7 +229,7 @@ impl Corr {
         value: Option<Val>,
         raw: &[u8],
     ) -> Option<Alert> {
-        if !self.groups.contains_key(&key) && self.count >= STATE_CAP {
+        if !self.groups.contains_key(&key) && self.count >= self.cap {
             self.make_room();
         }
         let mut w = self.groups.remove(&key).unwrap_or_else(|| Window {
@@ -288,7 +291,7 @@ impl Corr {
         }
         self.count -= dropped;
         self.groups.retain(|_, w| !w.entries.is_empty());
-        while self.count >= STATE_CAP {
+        while self.count >= self.cap {
             let Some(oldest) = self
                 .groups
                 .iter()
@@ -395,3 +398,7 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
     v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
 }
+
+#[cfg(test)]
+#[path = "corr_tests.rs"]
+mod tests;

@@ -190,6 +190,14 @@ impl Stateful {
         self.evicted
     }
 
+    /// Lower a correlation's state cap (tests).
+    #[cfg(test)]
+    pub fn set_cap(&mut self, cap: usize) {
+        if let SKind::Correlation(c) = &mut self.kind {
+            c.cap = cap;
+        }
+    }
+
     pub fn push(
         &mut self,
         ev: &EventView,
