@@ -23,6 +23,7 @@
 
 use super::fields::{EventView, FieldId};
 use super::pred::{self, refuse, Ctx, Node, Refusal};
+use super::route::SysmonId;
 use super::scalar::{fmt_num, leaf_dyn};
 use super::state::{key_of, STATE_CAP};
 use super::{full_filter, output_only, Alert};
@@ -34,6 +35,8 @@ use std::collections::{HashMap, VecDeque};
 /// fields and the condition field.
 struct Sub {
     filter: Node,
+    /// The referenced rule's Sigma logsource category (routed like a plain rule).
+    category: Option<String>,
     keys: Vec<FieldId>,
     field: Option<FieldId>,
 }
@@ -60,6 +63,7 @@ struct Window {
 
 pub struct Corr {
     kind: CorrelationKind,
+    sysmon: SysmonId,
     subs: Vec<Sub>,
     names: Vec<String>,
     field_name: Option<String>,
@@ -166,12 +170,14 @@ impl Corr {
                 .map(|f| cx.fields.intern(&resolve(c, f, rule, &r.reference)));
             subs.push(Sub {
                 filter,
+                category: q.source.logsource.as_ref().and_then(|l| l.category.clone()),
                 keys,
                 field,
             });
         }
         Ok(Corr {
             kind: c.kind,
+            sysmon: SysmonId::new(cx.fields),
             subs,
             names: c.group_by.iter().map(|g| g.name.clone()).collect(),
             field_name: c.fields.first().map(|f| f.name.clone()),
@@ -191,7 +197,7 @@ impl Corr {
         let mut out = Vec::new();
         for j in 0..self.subs.len() {
             let sub = &self.subs[j];
-            if !pred::eval(&sub.filter, ev) {
+            if !self.sysmon.admits(sub.category.as_deref(), ev) || !pred::eval(&sub.filter, ev) {
                 continue;
             }
             let Some(key) = key_of(ev, &sub.keys) else {

@@ -32,8 +32,12 @@ detection:
 
 /// Compile the base rules with one correlation (ids: the bases, then `corr`).
 fn engine(correlation: &str) -> Engine {
+    engine_of(BASES, correlation)
+}
+
+fn engine_of(bases: &str, correlation: &str) -> Engine {
     let mut sm = SourceMap::new();
-    let text = format!("{BASES}---\ntitle: Correlation\nid: corr\n{correlation}");
+    let text = format!("{bases}---\ntitle: Correlation\nid: corr\n{correlation}");
     let file = sm.add("test.yml", text);
     let loaded = crate::source::sigma::load(&sm, file);
     let rules: Vec<_> = loaded
@@ -289,4 +293,20 @@ fn state_is_capped_and_evictions_counted() {
     // only user5 completes.
     assert_eq!(fired(&out), [("corr", 7)]);
     assert_eq!(e.evicted(), 3);
+}
+
+#[test]
+fn referenced_rules_are_routed_by_logsource() {
+    // A process_creation rule never sees a Sysmon event of another category.
+    let bases = "title: Whoami\nname: whoami\nlogsource: {category: process_creation, product: windows}\ndetection:\n    selection: {Image|endswith: whoami.exe}\n    condition: selection\n";
+    let mut e = engine_of(
+        bases,
+        "correlation:\n  type: event_count\n  rules: [whoami]\n  group-by: [Computer]\n  timespan: 1h\n  condition: {gte: 2}\n",
+    );
+    let ch = super::super::route::SYSMON_CHANNEL;
+    let ev =
+        |id: u32| json!({"Channel": ch, "EventID": id, "Image": "C:\\whoami.exe", "Computer": "h"});
+    let out = run(&mut e, &[(0, ev(1)), (1, ev(3)), (2, ev(1))]);
+    assert_eq!(fired(&out), [("corr", 2)]);
+    assert_eq!(corr_alerts(&out)[0].extra["event_indexes"], json!([0, 2]));
 }

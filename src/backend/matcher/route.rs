@@ -65,10 +65,49 @@ struct Group {
 /// The routed literal index of a rule set.
 pub struct Router {
     groups: Vec<Group>,
+    sysmon: SysmonId,
+    local: Vec<u32>,
+}
+
+/// The fields that tell a Sysmon event's ID.
+pub(crate) struct SysmonId {
     event_id: FieldId,
     channel: FieldId,
     provider: FieldId,
-    local: Vec<u32>,
+}
+
+impl SysmonId {
+    pub(crate) fn new(fields: &mut FieldTable) -> SysmonId {
+        let mut field =
+            |n: &str| fields.intern(&FieldRef::new(n, FieldScheme::Sigma, Span::default()));
+        SysmonId {
+            event_id: field("EventID"),
+            channel: field("Channel"),
+            provider: field("Provider_Name"),
+        }
+    }
+
+    /// The Sysmon event ID of an event from the Sysmon channel or provider.
+    pub(crate) fn of(&self, ev: &EventView) -> Option<u32> {
+        let is = |f: FieldId, want: &str| {
+            ev.first(f)
+                .and_then(|l| l.text())
+                .is_some_and(|t| t.eq_ignore_ascii_case(want))
+        };
+        if !(is(self.channel, SYSMON_CHANNEL) || is(self.provider, SYSMON_PROVIDER)) {
+            return None;
+        }
+        ev.first(self.event_id)?.text()?.trim().parse().ok()
+    }
+
+    /// Whether an event can be of a Sigma logsource category (fail-open:
+    /// only a Sysmon event of another category cannot).
+    pub(crate) fn admits(&self, category: Option<&str>, ev: &EventView) -> bool {
+        match category.and_then(sysmon_ids) {
+            Some(ids) => self.of(ev).is_none_or(|id| ids.contains(&id)),
+            None => true,
+        }
+    }
 }
 
 fn category_index(c: &str) -> Option<usize> {
@@ -78,10 +117,7 @@ fn category_index(c: &str) -> Option<usize> {
 impl Router {
     /// `rules[i]`: rule `i`'s literal formula and Sigma logsource category.
     pub fn new(rules: Vec<(Req, Option<String>)>, fields: &mut FieldTable) -> Router {
-        let mut field =
-            |n: &str| fields.intern(&FieldRef::new(n, FieldScheme::Sigma, Span::default()));
-        let (event_id, channel, provider) =
-            (field("EventID"), field("Channel"), field("Provider_Name"));
+        let sysmon = SysmonId::new(fields);
         let mut parts: Vec<(Option<usize>, Vec<Req>, Vec<u32>)> = Vec::new();
         for (i, (req, cat)) in rules.into_iter().enumerate() {
             let c = cat.as_deref().and_then(category_index);
@@ -105,9 +141,7 @@ impl Router {
             .collect();
         Router {
             groups,
-            event_id,
-            channel,
-            provider,
+            sysmon,
             local: Vec::new(),
         }
     }
@@ -115,19 +149,6 @@ impl Router {
     /// Rules the index can rule out without evaluating them.
     pub fn filtered_rules(&self) -> usize {
         self.groups.iter().map(|g| g.index.filtered_rules()).sum()
-    }
-
-    /// The Sysmon event ID of an event from the Sysmon channel or provider.
-    fn sysmon_id(&self, ev: &EventView) -> Option<u32> {
-        let is = |f: FieldId, want: &str| {
-            ev.first(f)
-                .and_then(|l| l.text())
-                .is_some_and(|t| t.eq_ignore_ascii_case(want))
-        };
-        if !(is(self.channel, SYSMON_CHANNEL) || is(self.provider, SYSMON_PROVIDER)) {
-            return None;
-        }
-        ev.first(self.event_id)?.text()?.trim().parse().ok()
     }
 
     /// Whether an event of this Sysmon ID can be in a group's category.
@@ -144,7 +165,7 @@ impl Router {
         // The same answer whatever else is in the rule set: a categorised rule
         // never meets a Sysmon event of another category.
         let id = if self.groups.iter().any(|g| g.category.is_some()) {
-            self.sysmon_id(ev)
+            self.sysmon.of(ev)
         } else {
             None
         };
