@@ -13,6 +13,9 @@
 //! - `value_sum`, `value_avg`, `value_median`, `value_percentile`: the
 //!   aggregate of the numeric `field`.
 //!
+//! A referenced rule may itself be a correlation (chaining): its alerts
+//! count as events of the outer one, grouped by the inner group's values.
+//!
 //! Once a group alerts its window is emptied, as pySigma's query backends
 //! do in effect (one hit per window, not one per further event). An event
 //! without a timestamp takes the latest time seen. Events missing a
@@ -34,12 +37,25 @@ use std::collections::{HashMap, VecDeque};
 /// One referenced rule: its filter and where its events keep the group-by
 /// fields and the condition field.
 struct Sub {
-    filter: Node,
+    source: Source,
     /// The referenced rule's Sigma logsource category (routed like a plain rule).
     category: Option<String>,
     keys: Vec<FieldId>,
+    /// The names of `keys` (as a chained correlation's group names them).
+    key_names: Vec<String>,
     field: Option<FieldId>,
 }
+
+/// What makes an event count for a referenced rule.
+enum Source {
+    /// A plain rule's filter.
+    Filter(Node),
+    /// A chained correlation: the events on which it alerts.
+    Chained(Box<Corr>),
+}
+
+/// Chained correlations nest at most this deep.
+const MAX_CHAIN: usize = 8;
 
 struct Entry {
     ts: i64,
@@ -117,6 +133,21 @@ impl Corr {
         span: crate::span::Span,
         cx: &mut Ctx,
     ) -> Result<Corr, Refusal> {
+        Self::compile_at(c, span, cx, 0)
+    }
+
+    fn compile_at(
+        c: &Correlation,
+        span: crate::span::Span,
+        cx: &mut Ctx,
+        depth: usize,
+    ) -> Result<Corr, Refusal> {
+        if depth > MAX_CHAIN {
+            return refuse(
+                span,
+                format!("correlations chained more than {MAX_CHAIN} deep"),
+            );
+        }
         let needs_field = numeric(c.kind) || c.kind == CorrelationKind::ValueCount;
         if needs_field && c.fields.is_empty() {
             return refuse(
@@ -144,34 +175,50 @@ impl Corr {
                     format!("the correlated rule `{}` has no query", r.reference),
                 );
             };
-            if let Some(s) = q.stages.iter().find(|s| !output_only(&s.kind)) {
-                let what = match s.kind {
-                    StageKind::Correlation(_) => {
-                        "chained correlations (a correlation of a correlation) are"
+            let stages: Vec<_> = q.stages.iter().filter(|s| !output_only(&s.kind)).collect();
+            let source = match stages.as_slice() {
+                [] => {
+                    let mut scx = Ctx {
+                        fields: &mut *cx.fields,
+                        language: q.language,
+                    };
+                    Source::Filter(pred::compile(&full_filter(q), &mut scx)?)
+                }
+                [s] => match &s.kind {
+                    StageKind::Correlation(inner) => {
+                        Source::Chained(Box::new(Self::compile_at(inner, s.span, cx, depth + 1)?))
                     }
-                    _ => "correlations of stateful rules are",
-                };
-                return refuse(r.span, format!("{what} not supported by the matcher"));
-            }
-            let mut scx = Ctx {
-                fields: &mut *cx.fields,
-                language: q.language,
+                    _ => {
+                        return refuse(
+                            r.span,
+                            "correlations of stateful rules are not supported by the matcher",
+                        )
+                    }
+                },
+                _ => {
+                    return refuse(
+                        r.span,
+                        "correlations of stateful rules are not supported by the matcher",
+                    )
+                }
             };
-            let filter = pred::compile(&full_filter(q), &mut scx)?;
-            let keys = c
+            let key_refs: Vec<FieldRef> = c
                 .group_by
                 .iter()
-                .map(|g| cx.fields.intern(&resolve(c, g, rule, &r.reference)))
+                .map(|g| resolve(c, g, rule, &r.reference))
                 .collect();
+            let keys = key_refs.iter().map(|f| cx.fields.intern(f)).collect();
+            let key_names = key_refs.into_iter().map(|f| f.name).collect();
             let field = c
                 .fields
                 .first()
                 .filter(|_| needs_field)
                 .map(|f| cx.fields.intern(&resolve(c, f, rule, &r.reference)));
             subs.push(Sub {
-                filter,
+                source,
                 category: q.source.logsource.as_ref().and_then(|l| l.category.clone()),
                 keys,
+                key_names,
                 field,
             });
         }
@@ -196,11 +243,41 @@ impl Corr {
         self.last_ts = self.last_ts.max(t);
         let mut out = Vec::new();
         for j in 0..self.subs.len() {
-            let sub = &self.subs[j];
-            if !self.sysmon.admits(sub.category.as_deref(), ev) || !pred::eval(&sub.filter, ev) {
+            let sub = &mut self.subs[j];
+            if !self.sysmon.admits(sub.category.as_deref(), ev) {
                 continue;
             }
-            let Some(key) = key_of(ev, &sub.keys) else {
+            // A chained correlation's alert counts as its triggering event,
+            // grouped by the chained group's values where it has them.
+            let group = match &mut sub.source {
+                Source::Filter(f) => {
+                    if !pred::eval(f, ev) {
+                        continue;
+                    }
+                    None
+                }
+                Source::Chained(inner) => {
+                    let alerts = inner.push(ev, raw, index, ts);
+                    self.evicted += std::mem::take(&mut inner.evicted);
+                    match alerts.into_iter().next() {
+                        Some(a) => a.extra.get("group").cloned(),
+                        None => continue,
+                    }
+                }
+            };
+            let key = match &group {
+                Some(J::Object(g)) => sub
+                    .keys
+                    .iter()
+                    .zip(&sub.key_names)
+                    .map(|(id, n)| match g.get(n) {
+                        Some(J::String(v)) => Some(v.clone()),
+                        _ => ev.first(*id).and_then(|l| leaf_dyn(l).as_str()),
+                    })
+                    .collect(),
+                _ => key_of(ev, &sub.keys),
+            };
+            let Some(key) = key else {
                 continue;
             };
             let value = match sub.field {

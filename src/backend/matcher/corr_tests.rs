@@ -310,3 +310,36 @@ fn referenced_rules_are_routed_by_logsource() {
     assert_eq!(fired(&out), [("corr", 2)]);
     assert_eq!(corr_alerts(&out)[0].extra["event_indexes"], json!([0, 2]));
 }
+
+#[test]
+fn chained_correlation() {
+    // The specification's example: many failed logins, then a success.
+    let mut e = engine(
+        "correlation:\n  type: temporal_ordered\n  rules: [many_failed, successful_login]\n  group-by: [User]\n  timespan: 10m\n---\ntitle: Many failed\nid: inner\nname: many_failed\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  group-by: [User]\n  timespan: 10m\n  condition: {gte: 3}\n",
+    );
+    // The inner correlation and both logins run only inside `corr`.
+    let mut only: Vec<_> = e.only_correlated().iter().map(|r| r.id.as_str()).collect();
+    only.sort();
+    assert_eq!(
+        only,
+        [
+            "00000000-0000-0000-0000-000000000001",
+            "00000000-0000-0000-0000-000000000002",
+            "inner"
+        ]
+    );
+    let evs = [
+        (0, login(4625, "alice")),
+        (1, login(4625, "alice")),
+        (2, login(4625, "alice")), // many_failed for alice
+        (3, login(4624, "alice")), // then a success: alert
+        (4, login(4624, "bob")),
+        (5, login(4625, "bob")),
+        (6, login(4625, "bob")),
+        (7, login(4625, "bob")), // many_failed for bob, after his success
+    ];
+    let out = run(&mut e, &evs);
+    let ids: Vec<_> = out.iter().map(|(r, i, _)| (r.as_str(), *i)).collect();
+    assert_eq!(ids, [("corr", 3)]);
+    assert_eq!(corr_alerts(&out)[0].extra["group"], json!({"User": "alice"}));
+}
