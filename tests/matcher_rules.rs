@@ -18,9 +18,9 @@
 //! (it runs, but raises no alerts of its own);
 //! `results`: the rows of a pipeline, each given as a subset of its fields;
 //! a Sigma entry's `event_indexes`: the events its detection(s) alert on
-//! (a correlation the matcher cannot run yet is left out, its base rules
-//! are checked: for an aggregation dropped by a lenient conversion they are
-//! the events that pass the source's filter).
+//! (a correlation alerts in place of the base rules it uses without
+//! `generate: true`; for an aggregation dropped by a lenient conversion the
+//! alerts are the events that pass the source's filter).
 
 use serde_json::Value as J;
 use siemc::backend::matcher::{Alert, Engine};

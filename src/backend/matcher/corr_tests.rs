@@ -341,5 +341,8 @@ fn chained_correlation() {
     let out = run(&mut e, &evs);
     let ids: Vec<_> = out.iter().map(|(r, i, _)| (r.as_str(), *i)).collect();
     assert_eq!(ids, [("corr", 3)]);
-    assert_eq!(corr_alerts(&out)[0].extra["group"], json!({"User": "alice"}));
+    assert_eq!(
+        corr_alerts(&out)[0].extra["group"],
+        json!({"User": "alice"})
+    );
 }
