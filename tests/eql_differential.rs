@@ -25,9 +25,7 @@ use siemc::ir::{
     Case, CmpOp, Expr, ExprKind, FieldRef, Language, Part, Pattern, Rule, Scalar, Value as IrValue,
 };
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 mod common;
 
@@ -330,22 +328,7 @@ struct Answer {
 
 fn oracle(python: &str, items: &[Value]) -> Vec<Answer> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eql_differential/run_eql.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-    let input = serde_json::to_vec(items).expect("items serialize");
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().expect("oracle runs");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("write to the oracle");
-    assert!(out.status.success(), "the oracle failed: {}", out.status);
-    serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
+    common::run_json(python, &script, &items)
 }
 
 #[test]

@@ -8,9 +8,7 @@
 use siemc::ir::visit::query_fields;
 use siemc::lang::{eql, Input};
 use siemc::span::{FileId, Origin};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 mod common;
 
@@ -26,22 +24,7 @@ struct OracleResult {
 /// Run the oracle once over all queries.
 fn oracle(python: &str, queries: &[&str]) -> Vec<OracleResult> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eql_oracle/fields.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-    let input = serde_json::to_vec(queries).expect("queries serialize");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(&input)
-        .expect("write queries to the oracle");
-    let out = child.wait_with_output().expect("oracle runs");
-    assert!(out.status.success(), "the oracle failed: {}", out.status);
-    serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
+    common::run_json(python, &script, &queries)
 }
 
 #[test]

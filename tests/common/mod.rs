@@ -119,3 +119,36 @@ pub fn insert_path(
         }
     }
 }
+
+/// Run `program script` with `input` as JSON on stdin (written from another
+/// thread, so a large input cannot deadlock against the child's output) and
+/// parse its stdout as JSON.
+pub fn run_json<I: serde::Serialize, O: serde::de::DeserializeOwned>(
+    program: &str,
+    script: &Path,
+    input: &I,
+) -> O {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let input = serde_json::to_vec(input).expect("the input serializes");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("the script runs");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("write the input");
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        out.status
+    );
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+}
