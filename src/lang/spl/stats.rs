@@ -3,6 +3,7 @@
 
 use super::ast::*;
 use super::lex::{ident, keyword, ws, P, R};
+use crate::diag::Diagnostic;
 
 fn by_stop(c: char) -> bool {
     matches!(c, ',' | '|' | ']' | '=' | '(' | ')')
@@ -19,6 +20,31 @@ impl<'a> P<'a> {
             self.value(v, |c| matches!(c, '|' | ']' | ')' | ','))
                 .map(|(rest, val)| (rest, (key, val))),
         )
+    }
+
+    /// One `name=value` option or one aggregate call of stats/tstats; the rest.
+    fn option_or_agg(
+        &self,
+        t: &'a str,
+        options: &mut Vec<(Word, Word)>,
+        aggs: &mut Vec<AggCall>,
+    ) -> Result<&'a str, Diagnostic> {
+        if let Some(res) = self.option(t) {
+            let (r, kv) = res?;
+            options.push(kv);
+            return Ok(r);
+        }
+        let (r, a) = self.agg_call(t)?;
+        aggs.push(a);
+        Ok(r)
+    }
+
+    /// stats and tstats need at least one aggregate.
+    fn some_aggs(&self, at: &'a str, aggs: &[AggCall]) -> Result<(), Diagnostic> {
+        if aggs.is_empty() {
+            return Err(self.expected(at, "an aggregate function such as `count`"));
+        }
+        Ok(())
     }
 
     pub fn stats(&self, mut i: &'a str, mode: StatsMode) -> R<'a, Stats> {
@@ -45,19 +71,9 @@ impl<'a> P<'a> {
                 i = r;
                 continue;
             }
-            if let Some(res) = self.option(t) {
-                let (r, kv) = res?;
-                s.options.push(kv);
-                i = r;
-                continue;
-            }
-            let (r, a) = self.agg_call(t)?;
-            s.aggs.push(a);
-            i = r;
+            i = self.option_or_agg(t, &mut s.options, &mut s.aggs)?;
         }
-        if s.aggs.is_empty() {
-            return Err(self.expected(i, "an aggregate function such as `count`"));
-        }
+        self.some_aggs(i, &s.aggs)?;
         Ok((i, s))
     }
 
@@ -152,19 +168,9 @@ impl<'a> P<'a> {
                 i = r2;
                 continue;
             }
-            if let Some(res) = self.option(t) {
-                let (r, kv) = res?;
-                ts.options.push(kv);
-                i = r;
-                continue;
-            }
-            let (r, a) = self.agg_call(t)?;
-            ts.aggs.push(a);
-            i = r;
+            i = self.option_or_agg(t, &mut ts.options, &mut ts.aggs)?;
         }
-        if ts.aggs.is_empty() {
-            return Err(self.expected(i, "an aggregate function such as `count`"));
-        }
+        self.some_aggs(i, &ts.aggs)?;
         Ok((i, ts))
     }
 }
