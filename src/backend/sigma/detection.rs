@@ -106,17 +106,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn caveat(&mut self, code: &str, message: String, span: Option<Span>) {
-        if !self
-            .caveats
-            .iter()
-            .any(|c| c.code == code && c.message == message)
-        {
-            self.caveats.push(Caveat {
-                code: code.to_string(),
-                message,
-                span,
-            });
-        }
+        super::add_caveat(&mut self.caveats, code, message, span);
     }
 
     pub fn refuse(&mut self, message: String, span: Span, label: &str) {

@@ -209,19 +209,28 @@ struct Writer<'a> {
     refusals: Vec<Diagnostic>,
 }
 
+/// Record a caveat once (the same code and message are not repeated).
+pub(crate) fn add_caveat(
+    caveats: &mut Vec<Caveat>,
+    code: &str,
+    message: String,
+    span: Option<Span>,
+) {
+    if !caveats
+        .iter()
+        .any(|c| c.code == code && c.message == message)
+    {
+        caveats.push(Caveat {
+            code: code.to_string(),
+            message,
+            span,
+        });
+    }
+}
+
 impl Writer<'_> {
     fn caveat(&mut self, code: &str, message: String, span: Option<Span>) {
-        if !self
-            .caveats
-            .iter()
-            .any(|c| c.code == code && c.message == message)
-        {
-            self.caveats.push(Caveat {
-                code: code.to_string(),
-                message,
-                span,
-            });
-        }
+        add_caveat(&mut self.caveats, code, message, span);
     }
 
     /// The logsource for a source, its remaining filter, and caveats.
