@@ -9,6 +9,7 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 /// Lower-case for case-insensitive comparison (Unicode simple folding).
 pub fn fold(s: &str) -> String {
@@ -35,9 +36,11 @@ pub enum StrTest {
         needle: String,
         fold: bool,
     },
-    /// Contains any of the needles (kept for code generation).
+    /// Contains any of the needles (kept for code generation). The
+    /// automaton is built on first use: a rule set has thousands of these
+    /// and the literal index means most are never run.
     Contains {
-        ac: AhoCorasick,
+        ac: LazyAc,
         needles: Vec<String>,
         fold: bool,
         fold_unicode: bool,
@@ -87,16 +90,53 @@ impl StrTest {
                 }
             }
             StrTest::Contains {
-                ac, fold_unicode, ..
+                ac,
+                needles,
+                fold: f,
+                fold_unicode,
             } => {
                 if *fold_unicode && !v.is_ascii() {
-                    ac.is_match(fold(v).as_str())
+                    ac.is_match(needles, *f, fold(v).as_str())
                 } else {
-                    ac.is_match(v)
+                    ac.is_match(needles, *f, v)
                 }
             }
             StrTest::Regex(r) => r.is_match(v),
             StrTest::Always => true,
+        }
+    }
+}
+
+/// An Aho-Corasick automaton over a needle set, built on first use.
+#[derive(Debug, Clone, Default)]
+pub struct LazyAc(OnceLock<Option<AhoCorasick>>);
+
+impl LazyAc {
+    /// Whether `v` contains any needle (needles already folded when `fold`).
+    fn is_match(&self, needles: &[String], fold: bool, v: &str) -> bool {
+        let ac = self.0.get_or_init(|| {
+            // A contiguous NFA: fast to build and about as fast as a DFA on
+            // short values.
+            AhoCorasick::builder()
+                .ascii_case_insensitive(fold)
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(needles)
+                .ok()
+        });
+        match ac {
+            Some(ac) => ac.is_match(v),
+            // The automaton could not be built (size limits): the same
+            // answer, needle by needle.
+            None => needles.iter().any(|n| {
+                if fold {
+                    v.as_bytes()
+                        .windows(n.len().max(1))
+                        .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+                        || n.is_empty()
+                } else {
+                    v.contains(n.as_str())
+                }
+            }),
         }
     }
 }
@@ -182,15 +222,8 @@ pub fn compile_patterns(
     }
     if !contains.is_empty() {
         let unicode = contains.iter().any(|c| !c.is_ascii());
-        // A contiguous NFA: fast to build (rule sets have thousands of these)
-        // and about as fast as a DFA on short values.
-        let ac = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(f)
-            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(&contains)
-            .map_err(|e| e.to_string())?;
         tests.push(StrTest::Contains {
-            ac,
+            ac: LazyAc::default(),
             needles: contains,
             fold: f,
             fold_unicode: f && unicode,
