@@ -164,3 +164,60 @@ fn convert_mapping_file_extends_the_field_map() {
         "{v}"
     );
 }
+
+/// Stateless rule sets run on several threads: the output (alerts, event
+/// indexes, bad-record reports, in input order) is the same as on one.
+#[test]
+fn match_on_threads_gives_the_same_output_in_order() {
+    let dir = std::env::temp_dir().join(format!("siemc-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read_to_string(
+        "rules/sigma/proc_creation_win_mailbox_export_powershell.events.ndjson",
+    )
+    .unwrap();
+    // Enough records for many batches, with bad ones between them.
+    let mut big = String::new();
+    for i in 0..3000 {
+        big.push_str(&good);
+        if i % 700 == 0 {
+            big.push_str("{\"truncated\": \n");
+            big.push_str("not json\n");
+        }
+    }
+    let a = dir.join("a.ndjson");
+    let b = dir.join("b.ndjson");
+    std::fs::write(&a, &big).unwrap();
+    std::fs::write(&b, &good).unwrap();
+    let missing = dir.join("missing.ndjson");
+    let run = |threads: &str| {
+        siemc(&[
+            "match",
+            "--quiet",
+            "--threads",
+            threads,
+            "--rules",
+            "rules/sigma/proc_creation_win_mailbox_export_powershell.yml",
+            "--events",
+            a.to_str().unwrap(),
+            missing.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ])
+    };
+    let (c1, out1, err1) = run("1");
+    let (c4, out4, err4) = run("4");
+    assert_eq!(c1, 1, "an unreadable input is an error: {err1}");
+    assert_eq!(c4, 1);
+    let alerts = out1.lines().count();
+    assert!(alerts > 3000, "{alerts} alerts");
+    assert_eq!(out1, out4);
+    // Everything but the throughput figures is the same.
+    let strip = |e: &str| {
+        e.lines()
+            .map(|l| l.split(" bad records,").next().unwrap_or(l).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&err1), strip(&err4));
+    assert!(err4.contains("bad record"), "{err4}");
+    assert!(err4.contains("cannot read"), "{err4}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,7 @@
 //! `siemc match`: run rules over JSON events (NDJSON, a JSON array, or
 //! objects one after another; plain or gzip) and write one alert per match.
 
-use siemc::backend::matcher::json::Splitter;
+use super::match_par::{self, Outcome};
 use siemc::backend::matcher::time::{format_millis, parse_millis};
 use siemc::backend::matcher::{Alert, Engine};
 use siemc::diag::render_text;
@@ -18,6 +18,8 @@ pub struct Args {
     pub now: Option<String>,
     pub quiet: bool,
     pub load: siemc::source::Options,
+    /// Worker threads for stateless rule sets (default: one per core).
+    pub threads: Option<usize>,
 }
 
 /// Open an input, `-` for stdin; gzip is recognised by its magic bytes.
@@ -162,7 +164,6 @@ pub fn run(a: Args) -> i32 {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut per_rule: BTreeMap<usize, u64> = BTreeMap::new();
     let (mut events, mut bad, mut bytes) = (0u64, 0u64, 0u64);
-    let mut index = 0u64;
     let started = Instant::now();
     let mut emit = |engine: &Engine, alerts: Vec<Alert>, out: &mut dyn Write| {
         for al in alerts {
@@ -183,41 +184,27 @@ pub fn run(a: Args) -> i32 {
         }
     };
     let mut status = 0;
-    for path in &inputs {
-        let reader = match open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
-                status = 1;
-                continue;
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    match_par::run(&mut engine, &inputs, threads, |engine, n, outcome| {
+        let path = inputs[n].display();
+        match outcome {
+            Outcome::Event { bytes: b, alerts } => {
+                events += 1;
+                bytes += b;
+                emit(engine, alerts, &mut out);
             }
-        };
-        let mut sp = Splitter::new(reader);
-        while let Some(rec) = sp.next_record() {
-            let i = index;
-            index += 1;
-            match rec.result {
-                Err(msg) => {
-                    bad += 1;
-                    eprintln!("{}:{}: bad record: {msg}", path.display(), rec.line);
-                }
-                Ok(raw) => {
-                    bytes += raw.len() as u64;
-                    match engine.eval(&raw, i) {
-                        Ok(alerts) => {
-                            events += 1;
-                            emit(&engine, alerts, &mut out);
-                        }
-                        Err(msg) => {
-                            bad += 1;
-                            eprintln!("{}:{}: bad record: {msg}", path.display(), rec.line);
-                        }
-                    }
-                    sp.recycle(raw);
-                }
+            Outcome::Bad { line, message } => {
+                bad += 1;
+                eprintln!("{path}:{line}: bad record: {message}");
+            }
+            Outcome::Unreadable(e) => {
+                eprintln!("error: cannot read {path}: {e}");
+                status = 1;
             }
         }
-    }
+    });
     let alerts = engine.finish();
     emit(&engine, alerts, &mut out);
     let _ = out.flush();

@@ -5,6 +5,7 @@ mod check;
 mod convert;
 mod explain;
 mod match_cmd;
+mod match_par;
 mod sarif;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -79,6 +80,10 @@ pub enum Command {
         /// Do not print refused rules and rule errors.
         #[arg(long)]
         quiet: bool,
+        /// Threads evaluating events when every rule is stateless (default:
+        /// one per core; rule sets with sequences or aggregations run on one).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
     },
     /// Show the intermediate representation of rules.
     Explain {
@@ -153,6 +158,7 @@ pub fn main() -> i32 {
             format,
             now,
             quiet,
+            threads,
         } => match_cmd::run(match_cmd::Args {
             rules,
             events,
@@ -160,6 +166,7 @@ pub fn main() -> i32 {
             now,
             quiet,
             load,
+            threads,
         }),
         Command::Convert {
             to,

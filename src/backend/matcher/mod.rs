@@ -70,13 +70,19 @@ struct Compiled {
     kind: Kind,
 }
 
+/// Per-thread scratch space for evaluating events.
+#[derive(Default)]
+pub struct Worker {
+    scratch: Scratch,
+    cand: Vec<u32>,
+}
+
 /// The compiled rule set.
 pub struct Engine {
     fields: FieldTable,
     rules: Vec<Compiled>,
     router: Router,
-    scratch: Scratch,
-    cand: Vec<u32>,
+    worker: Worker,
     /// `--now` in milliseconds (for relative times); default: latest event time.
     pub now: Option<i64>,
     max_time: Option<i64>,
@@ -141,6 +147,16 @@ fn correlated(q: &Query, silent: &mut HashSet<Span>, loud: &mut HashSet<Span>) {
                     .map(|r| r.span),
             );
         }
+    }
+}
+
+fn stateless_alert(rule: usize, index: u64, ts: Option<i64>, raw: &[u8]) -> Alert {
+    Alert {
+        rule,
+        event_index: index,
+        timestamp: ts,
+        events: vec![raw.to_vec()],
+        extra: serde_json::Map::new(),
     }
 }
 
@@ -228,8 +244,7 @@ impl Engine {
                 fields,
                 rules: out,
                 router,
-                scratch: Scratch::default(),
-                cand: Vec::new(),
+                worker: Worker::default(),
                 now: None,
                 max_time: None,
                 only_correlated,
@@ -267,15 +282,52 @@ impl Engine {
 
     /// Evaluate one record; `Err` when it is not a valid JSON object event.
     pub fn eval(&mut self, raw: &[u8], index: u64) -> Result<Vec<Alert>, String> {
+        let mut w = std::mem::take(&mut self.worker);
+        let result = self
+            .view(&mut w, raw)
+            .map(|ev| self.eval_candidates(&ev, raw, index, &w.cand));
+        self.worker = w;
+        result
+    }
+
+    /// Whether every rule is stateless: events can then be evaluated in any
+    /// order, on several threads at once ([`Engine::eval_shared`]).
+    pub fn is_stateless(&self) -> bool {
+        self.rules
+            .iter()
+            .all(|r| matches!(r.kind, Kind::Stateless(_)))
+    }
+
+    /// [`Engine::eval`] for a stateless rule set, with the caller's scratch
+    /// space: the engine itself is shared (one [`Worker`] per thread).
+    /// Stateful rules are skipped (see [`Engine::is_stateless`]).
+    pub fn eval_shared(
+        &self,
+        w: &mut Worker,
+        raw: &[u8],
+        index: u64,
+    ) -> Result<Vec<Alert>, String> {
+        let ev = self.view(w, raw)?;
+        let mut alerts = Vec::new();
+        for &i in &w.cand {
+            if let Kind::Stateless(n) = &self.rules[i as usize].kind {
+                if pred::eval(n, &ev) {
+                    let ts = ev.first(self.fields.time).and_then(time::leaf_millis);
+                    alerts.push(stateless_alert(i as usize, index, ts, raw));
+                }
+            }
+        }
+        Ok(alerts)
+    }
+
+    /// Parse a record and put its candidate rules in `w.cand`.
+    fn view<'a>(&self, w: &mut Worker, raw: &'a [u8]) -> Result<EventView<'a>, String> {
         let text = std::str::from_utf8(raw)
             .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
         let ev = EventView::parse(&self.fields, text)
             .map_err(|e| format!("{} at byte {}", e.message, e.offset))?;
-        let mut cand = std::mem::take(&mut self.cand);
-        self.router.candidates(&ev, &mut self.scratch, &mut cand);
-        let result = self.eval_candidates(&ev, raw, index, &cand);
-        self.cand = cand;
-        Ok(result)
+        self.router.candidates(&ev, &mut w.scratch, &mut w.cand);
+        Ok(ev)
     }
 
     fn eval_candidates(
@@ -295,13 +347,7 @@ impl Engine {
             match &mut self.rules[i].kind {
                 Kind::Stateless(n) => {
                     if pred::eval(n, ev) {
-                        alerts.push(Alert {
-                            rule: i,
-                            event_index: index,
-                            timestamp: ts,
-                            events: vec![raw.to_vec()],
-                            extra: serde_json::Map::new(),
-                        });
+                        alerts.push(stateless_alert(i, index, ts, raw));
                     }
                 }
                 Kind::Stateful(s) => {

@@ -169,6 +169,8 @@ struct FieldScan {
 pub struct Scratch {
     mark: Vec<bool>,
     touched: Vec<u32>,
+    /// One routing group's candidates (see `Router::candidates`).
+    pub(crate) local: Vec<u32>,
 }
 
 /// The compiled literal index of a rule set.

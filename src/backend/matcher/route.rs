@@ -66,7 +66,6 @@ struct Group {
 pub struct Router {
     groups: Vec<Group>,
     sysmon: SysmonId,
-    local: Vec<u32>,
 }
 
 /// The fields that tell a Sysmon event's ID.
@@ -139,11 +138,7 @@ impl Router {
                 rules,
             })
             .collect();
-        Router {
-            groups,
-            sysmon,
-            local: Vec::new(),
-        }
+        Router { groups, sysmon }
     }
 
     /// Rules the index can rule out without evaluating them.
@@ -160,7 +155,7 @@ impl Router {
     }
 
     /// The candidate rules of an event (engine indexes, sorted).
-    pub fn candidates(&mut self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
+    pub fn candidates(&self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
         out.clear();
         // The same answer whatever else is in the rule set: a categorised rule
         // never meets a Sysmon event of another category.
@@ -169,7 +164,7 @@ impl Router {
         } else {
             None
         };
-        let mut local = std::mem::take(&mut self.local);
+        let mut local = std::mem::take(&mut s.local);
         for g in &self.groups {
             if !Self::admits(g.category, id) {
                 continue;
@@ -177,7 +172,7 @@ impl Router {
             g.index.candidates(ev, s, &mut local);
             out.extend(local.iter().map(|r| g.rules[*r as usize]));
         }
-        self.local = local;
+        s.local = local;
         out.sort_unstable();
     }
 }
@@ -190,7 +185,7 @@ mod tests {
     fn sysmon_events_meet_their_category_only() {
         let mut t = FieldTable::new();
         let r = |c: Option<&str>| (Req::True, c.map(String::from));
-        let mut router = Router::new(
+        let router = Router::new(
             vec![
                 r(Some("process_creation")),
                 r(Some("image_load")),
@@ -231,7 +226,7 @@ mod single_group_tests {
     #[test]
     fn one_category_still_routes() {
         let mut t = FieldTable::new();
-        let mut router = Router::new(vec![(Req::True, Some("process_creation".into()))], &mut t);
+        let router = Router::new(vec![(Req::True, Some("process_creation".into()))], &mut t);
         let (mut s, mut out) = (Scratch::default(), Vec::new());
         let file_event = format!(r#"{{"EventID":11,"Channel":"{SYSMON_CHANNEL}"}}"#);
         let ev = EventView::parse(&t, &file_event).unwrap();
