@@ -222,3 +222,27 @@ fn esql_percentiles_interpolate() {
     assert_eq!(r[0]["m"], 2.5);
     assert_eq!(r[0]["p"], 1.75);
 }
+
+#[test]
+fn streamstats_is_refused_by_name() {
+    let origin = Origin::verbatim(FileId(0), 0);
+    let c = spl::compile(&Input {
+        text: "index=x | streamstats window=5 current=f count by host",
+        origin: &origin,
+    })
+    .unwrap();
+    let mut r = rule(
+        "s",
+        Language::Spl,
+        crate::ir::Expr::new(crate::ir::ExprKind::Const(true), c.query.span),
+        vec![],
+    );
+    r.query = Some(c.query);
+    let (_, refused) = Engine::compile(&[r]);
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0].message.contains("streamstats"),
+        "{}",
+        refused[0].message
+    );
+}

@@ -335,7 +335,11 @@ pub(super) fn unsupported(k: &StageKind) -> String {
 
 fn stage_name(k: &StageKind) -> &'static str {
     match k {
-        StageKind::Aggregate(_) => "aggregate (eventstats/streamstats)",
+        StageKind::Aggregate(a) if a.mode == crate::ir::AggMode::Running => {
+            "streamstats (running aggregates: its window, current, reset_on_change and \
+             time_window options do not reach the IR yet)"
+        }
+        StageKind::Aggregate(_) => "aggregate",
         StageKind::Eval(_) => "eval",
         StageKind::Where(_) => "where (without an aggregation)",
         StageKind::Limit { .. } => "head/tail",
