@@ -27,10 +27,10 @@ use super::state::STATE_CAP;
 use super::Alert;
 use serde_json::Map;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One stored event: its place in the input and its raw JSON.
-type Held = (u64, Rc<Vec<u8>>);
+type Held = (u64, Arc<Vec<u8>>);
 
 enum KeyState {
     /// Per filter, the first matching events (at most one per filter count).
@@ -61,7 +61,7 @@ impl Samples {
         evicted: &mut u64,
     ) -> Vec<Alert> {
         let n = self.steps.len();
-        let mut shared: Option<Rc<Vec<u8>>> = None;
+        let mut shared: Option<Arc<Vec<u8>>> = None;
         let mut touched: Vec<Vec<String>> = Vec::new();
         for (i, st) in self.steps.iter().enumerate() {
             let Some(k) = st.key(ev) else { continue };
@@ -77,7 +77,7 @@ impl Samples {
                 continue;
             };
             if lists[i].len() < n {
-                let held = shared.get_or_insert_with(|| Rc::new(raw.to_vec())).clone();
+                let held = shared.get_or_insert_with(|| Arc::new(raw.to_vec())).clone();
                 lists[i].push((index, held));
                 if !touched.contains(&k) {
                     touched.push(k);
