@@ -2,7 +2,8 @@
 //! predicates over field slots, a raw-bytes prefilter, state machines for
 //! sequences, thresholds, new terms and aggregations); [`Engine::eval`] takes
 //! one JSON record and returns the alerts it completes, [`Engine::finish`]
-//! the alerts of aggregations at the end of the input.
+//! the alerts of aggregations (and of sequences ending in a missing event)
+//! at the end of the input.
 
 mod aggs;
 mod corr;
@@ -12,7 +13,9 @@ mod pipeline;
 pub mod pred;
 pub mod prefilter;
 pub mod route;
+mod sample;
 pub mod scalar;
+mod seq;
 mod state;
 pub mod strmatch;
 pub mod time;
@@ -391,5 +394,7 @@ impl Engine {
 
 #[cfg(test)]
 mod pipeline_tests;
+#[cfg(test)]
+mod seq_tests;
 #[cfg(test)]
 mod tests;

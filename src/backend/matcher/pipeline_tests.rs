@@ -9,16 +9,24 @@ use serde_json::Value as J;
 
 /// Run an SPL search over events; the result rows.
 fn run(search: &str, events: &[&str], now: &str) -> Vec<J> {
+    run_lang(Language::Spl, search, events, now)
+}
+
+fn run_lang(lang: Language, search: &str, events: &[&str], now: &str) -> Vec<J> {
     let origin = Origin::verbatim(FileId(0), 0);
-    let c = spl::compile(&Input {
+    let input = Input {
         text: search,
         origin: &origin,
-    })
+    };
+    let c = match lang {
+        Language::Spl => spl::compile(&input),
+        _ => crate::lang::compile(lang, &input),
+    }
     .unwrap_or_else(|d| panic!("{search}: {d:?}"));
     let q = c.query;
     let mut r = rule(
         "p",
-        Language::Spl,
+        lang,
         crate::ir::Expr::new(crate::ir::ExprKind::Const(true), q.span),
         vec![],
     );
@@ -110,4 +118,131 @@ fn span_buckets_and_row_stages() {
         "2026-05-20T12:00:00Z",
     );
     assert_eq!(r.len(), 1);
+}
+
+/// Events with `v` = each of `vals` (one event each, host `h`).
+fn vals(vals: &[&str]) -> Vec<String> {
+    vals.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                r#"{{"_time":"2026-05-20T10:00:{:02}Z","host":"h","v":{v}}}"#,
+                i % 60
+            )
+        })
+        .collect()
+}
+
+fn one_row(search: &str, events: &[String]) -> J {
+    let refs: Vec<&str> = events.iter().map(String::as_str).collect();
+    let r = run(search, &refs, "2026-05-20T12:00:00Z");
+    assert_eq!(r.len(), 1, "{search}: {r:?}");
+    r[0].clone()
+}
+
+#[test]
+fn percentiles_use_splunk_nearest_rank() {
+    // Sorted: 1 2 3 4 (even count): rank floor(p/100 * 4), at most 3.
+    let ev = vals(&["4", "1", "3", "2", "\"x\"", "null"]);
+    let r = one_row(
+        "index=x | stats median(v) as med perc25(v) as p25 p75(v) as p75 exactperc99(v) as e99 upperperc0(v) as u0 perc100(v) as top",
+        &ev,
+    );
+    assert_eq!(r["med"], 3, "the higher of the two middle values");
+    assert_eq!(r["p25"], 2);
+    assert_eq!(r["p75"], 4);
+    assert_eq!(r["e99"], 4);
+    assert_eq!(r["u0"], 1);
+    assert_eq!(r["top"], 4);
+    // Odd count and repeated values: 5 5 7 9 9 9 20.
+    let ev = vals(&["9", "5", "20", "9", "7", "5", "9"]);
+    let r = one_row(
+        "index=x | stats median(v) as m p10(v) as lo p90(v) as hi",
+        &ev,
+    );
+    assert_eq!(
+        (r["m"].clone(), r["lo"].clone(), r["hi"].clone()),
+        (9.into(), 5.into(), 20.into())
+    );
+    // No numeric value: no field.
+    let r = one_row("index=x | stats median(v) as m count", &vals(&["\"a\""]));
+    assert_eq!(r.get("m"), None);
+}
+
+#[test]
+fn mode_population_statistics_and_sums_of_squares() {
+    let ev = vals(&["\"b\"", "\"a\"", "\"a\"", "\"b\"", "\"c\""]);
+    let r = one_row("index=x | stats mode(v) as m", &ev);
+    assert_eq!(r["m"], "b", "a tie goes to the value seen first");
+    let ev = vals(&["2", "4", "4", "4", "5", "5", "7", "9"]);
+    let r = one_row(
+        "index=x | stats varp(v) as vp stdevp(v) as sp var(v) as vs sumsq(v) as sq range(v) as rg mode(v) as m",
+        &ev,
+    );
+    assert_eq!(r["vp"], 4);
+    assert_eq!(r["sp"], 2);
+    assert!((r["vs"].as_f64().unwrap() - 32.0 / 7.0).abs() < 1e-9);
+    assert_eq!(r["sq"], 232);
+    assert_eq!(r["rg"], 7);
+    assert_eq!(r["m"], 4);
+    // One value: the population statistics are 0, the sample ones null.
+    let r = one_row("index=x | stats varp(v) as vp var(v) as vs", &vals(&["3"]));
+    assert_eq!(r["vp"], 0);
+    assert_eq!(r.get("vs"), None);
+}
+
+#[test]
+fn percentiles_in_eventstats_and_tstats_and_many_values() {
+    let ev = vals(&["1", "2", "3", "10"]);
+    let refs: Vec<&str> = ev.iter().map(String::as_str).collect();
+    let r = run(
+        "index=x | eventstats median(v) as m by host | where v > m",
+        &refs,
+        "2026-05-20T12:00:00Z",
+    );
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["v"], 10);
+    // 5,000 distinct values (beyond Splunk's exact range for perc): exact here.
+    let many: Vec<String> = (0..5000).map(|i| (4999 - i).to_string()).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let r = one_row(
+        "index=x | stats perc95(v) as p exactperc95(v) as e",
+        &vals(&refs),
+    );
+    assert_eq!(r["p"], 4750);
+    assert_eq!(r["e"], 4750);
+}
+
+#[test]
+fn esql_percentiles_interpolate() {
+    let ev = vals(&["4", "1", "3", "2"]);
+    let refs: Vec<&str> = ev.iter().map(String::as_str).collect();
+    let q = "FROM logs-* | STATS m = MEDIAN(v), p = PERCENTILE(v, 25)";
+    let r = run_lang(Language::Esql, q, &refs, "2026-05-20T12:00:00Z");
+    assert_eq!(r[0]["m"], 2.5);
+    assert_eq!(r[0]["p"], 1.75);
+}
+
+#[test]
+fn streamstats_is_refused_by_name() {
+    let origin = Origin::verbatim(FileId(0), 0);
+    let c = spl::compile(&Input {
+        text: "index=x | streamstats window=5 current=f count by host",
+        origin: &origin,
+    })
+    .unwrap();
+    let mut r = rule(
+        "s",
+        Language::Spl,
+        crate::ir::Expr::new(crate::ir::ExprKind::Const(true), c.query.span),
+        vec![],
+    );
+    r.query = Some(c.query);
+    let (_, refused) = Engine::compile(&[r]);
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0].message.contains("streamstats"),
+        "{}",
+        refused[0].message
+    );
 }

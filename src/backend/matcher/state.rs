@@ -8,9 +8,11 @@ use super::corr::Corr;
 use super::fields::{EventView, FieldId};
 use super::pipeline::Pipeline;
 use super::pred::{self, refuse, Ctx, Node, Refusal};
+use super::sample::Samples;
 use super::scalar::leaf_dyn;
+use super::seq::{RawStep, Seq, Step};
 use super::{category_expr, full_filter, Alert};
-use crate::ir::{Expr, Query, Rule, StageKind};
+use crate::ir::{Expr, FieldRef, Query, Rule, SeqStep, StageKind};
 use serde_json::{json, Map, Value as J};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -23,31 +25,12 @@ pub struct Stateful {
 }
 
 enum SKind {
-    Sequence(Seq),
+    Sequence(Box<Seq>),
+    Sample(Box<Samples>),
     Threshold(Threshold),
     NewTerms(NewTerms),
     Pipeline(Box<Pipeline>),
     Correlation(Box<Corr>),
-}
-
-struct Step {
-    filter: Node,
-    keys: Vec<FieldId>,
-}
-
-struct Partial {
-    start: Option<i64>,
-    events: Vec<Vec<u8>>,
-    first_index: u64,
-}
-
-struct Seq {
-    maxspan: Option<i64>,
-    steps: Vec<Step>,
-    until: Option<Step>,
-    /// Per join key: the latest partial sequence at each stage.
-    pending: HashMap<Vec<String>, Vec<Option<Partial>>>,
-    count: usize,
 }
 
 struct Threshold {
@@ -97,6 +80,18 @@ fn step_node(
     pred::compile(&Expr::and(items, span), cx)
 }
 
+/// A sequence or sample step: its filter and join keys (shared, then its own).
+fn seq_step(shared: &[FieldRef], st: &SeqStep, cx: &mut Ctx) -> Result<Step, Refusal> {
+    Ok(Step {
+        filter: step_node(st.filter.as_ref(), &st.categories, st.span, cx)?,
+        keys: shared
+            .iter()
+            .chain(&st.by)
+            .map(|f| (cx.fields.intern(f), f.optional))
+            .collect(),
+    })
+}
+
 fn duration_setting(rule: &Rule, key: &str) -> Option<i64> {
     let v = rule.meta.settings.get(key)?;
     let t = v.trim().trim_start_matches("now-");
@@ -108,46 +103,36 @@ impl Stateful {
         let stages: Vec<_> = q.stages.iter().collect();
         let kind = match stages.first().map(|s| &s.kind) {
             Some(StageKind::Sequence(s)) if stages.len() == 1 => {
-                if s.steps.iter().any(|st| st.missing) {
-                    return refuse(
-                        stages[0].span,
-                        "missing-event steps `![...]` are not supported by the matcher",
-                    );
-                }
-                let mut steps = Vec::new();
+                let mut raw = Vec::new();
                 for st in &s.steps {
-                    let filter = step_node(st.filter.as_ref(), &st.categories, st.span, cx)?;
-                    let keys: Vec<FieldId> =
-                        s.by.iter()
-                            .chain(&st.by)
-                            .map(|f| cx.fields.intern(f))
-                            .collect();
-                    for _ in 0..st.runs.max(1) {
-                        steps.push(Step {
-                            filter: filter.clone(),
-                            keys: keys.clone(),
+                    let step = seq_step(&s.by, st, cx)?;
+                    for _ in 1..st.runs.max(1) {
+                        raw.push(RawStep {
+                            step: Step {
+                                filter: step.filter.clone(),
+                                keys: step.keys.clone(),
+                            },
+                            missing: st.missing,
                         });
                     }
+                    raw.push(RawStep {
+                        step,
+                        missing: st.missing,
+                    });
                 }
                 let until = match &s.until {
-                    Some(u) => Some(Step {
-                        filter: step_node(u.filter.as_ref(), &u.categories, u.span, cx)?,
-                        keys: s
-                            .by
-                            .iter()
-                            .chain(&u.by)
-                            .map(|f| cx.fields.intern(f))
-                            .collect(),
-                    }),
+                    Some(u) => Some(seq_step(&s.by, u, cx)?),
                     None => None,
                 };
-                SKind::Sequence(Seq {
-                    maxspan: s.maxspan.as_ref().map(|d| d.millis as i64),
-                    steps,
-                    until,
-                    pending: HashMap::new(),
-                    count: 0,
-                })
+                let maxspan = s.maxspan.as_ref().map(|d| d.millis as i64);
+                SKind::Sequence(Box::new(Seq::new(maxspan, raw, until)))
+            }
+            Some(StageKind::Sample(s)) if stages.len() == 1 => {
+                let mut steps = Vec::new();
+                for st in &s.steps {
+                    steps.push(seq_step(&s.by, st, cx)?);
+                }
+                SKind::Sample(Box::new(Samples::new(steps)))
             }
             Some(StageKind::Threshold(t)) if stages.len() == 1 => SKind::Threshold(Threshold {
                 filter: pred::compile(&full_filter(q), cx)?,
@@ -176,7 +161,6 @@ impl Stateful {
                 StageKind::Sequence(_)
                 | StageKind::Threshold(_)
                 | StageKind::NewTerms(_)
-                | StageKind::Sample(_)
                 | StageKind::Correlation(_),
             ) => {
                 return refuse(stages[0].span, unsupported(&stages[0].kind));
@@ -208,6 +192,7 @@ impl Stateful {
     ) -> Vec<Alert> {
         match &mut self.kind {
             SKind::Sequence(s) => s.push(ev, raw, index, ts, &mut self.evicted),
+            SKind::Sample(s) => s.push(ev, raw, index, ts, &mut self.evicted),
             SKind::Threshold(t) => {
                 if pred::eval(&t.filter, ev) {
                     if let Some(k) = key_of(ev, &t.fields) {
@@ -265,7 +250,8 @@ impl Stateful {
 
     pub fn finish(&mut self, now: Option<i64>) -> Vec<Alert> {
         match &mut self.kind {
-            SKind::Sequence(_) | SKind::Correlation(_) => Vec::new(),
+            SKind::Sequence(s) => s.finish(),
+            SKind::Sample(_) | SKind::Correlation(_) => Vec::new(),
             SKind::Threshold(t) => {
                 let mut out = Vec::new();
                 let groups: BTreeMap<_, _> = t.groups.drain().collect();
@@ -349,7 +335,11 @@ pub(super) fn unsupported(k: &StageKind) -> String {
 
 fn stage_name(k: &StageKind) -> &'static str {
     match k {
-        StageKind::Aggregate(_) => "aggregate (eventstats/streamstats)",
+        StageKind::Aggregate(a) if a.mode == crate::ir::AggMode::Running => {
+            "streamstats (running aggregates: its window, current, reset_on_change and \
+             time_window options do not reach the IR yet)"
+        }
+        StageKind::Aggregate(_) => "aggregate",
         StageKind::Eval(_) => "eval",
         StageKind::Where(_) => "where (without an aggregation)",
         StageKind::Limit { .. } => "head/tail",
@@ -363,128 +353,5 @@ fn stage_name(k: &StageKind) -> &'static str {
         StageKind::Join(_) => "join",
         StageKind::Sequence(_) => "sequence (with other stages)",
         _ => "pipeline stage",
-    }
-}
-
-impl Seq {
-    fn push(
-        &mut self,
-        ev: &EventView,
-        raw: &[u8],
-        index: u64,
-        ts: Option<i64>,
-        evicted: &mut u64,
-    ) -> Vec<Alert> {
-        let n = self.steps.len();
-        if let Some(u) = &self.until {
-            if pred::eval(&u.filter, ev) {
-                if let Some(k) = key_of(ev, &u.keys) {
-                    if let Some(p) = self.pending.remove(&k) {
-                        self.count -= p.iter().flatten().count();
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        // Latest stage first, so one event advances one sequence one step.
-        for j in (0..n).rev() {
-            if !pred::eval(&self.steps[j].filter, ev) {
-                continue;
-            }
-            let Some(k) = key_of(ev, &self.steps[j].keys) else {
-                continue;
-            };
-            if j == 0 {
-                let slots = self
-                    .pending
-                    .entry(k)
-                    .or_insert_with(|| (0..n).map(|_| None).collect());
-                let p = Partial {
-                    start: ts,
-                    events: vec![raw.to_vec()],
-                    first_index: index,
-                };
-                if n == 1 {
-                    out.push(seq_alert(p, index, ts));
-                    break;
-                }
-                if slots[0].replace(p).is_none() {
-                    self.count += 1;
-                }
-                break;
-            }
-            let Some(slots) = self.pending.get_mut(&k) else {
-                continue;
-            };
-            let Some(prev) = slots[j - 1].take() else {
-                continue;
-            };
-            self.count -= 1;
-            if self.maxspan.is_some()
-                && matches!((self.maxspan, prev.start, ts), (Some(m), Some(s), Some(t)) if t - s > m)
-            {
-                continue;
-            }
-            let mut p = prev;
-            p.events.push(raw.to_vec());
-            if j + 1 == n {
-                out.push(seq_alert(p, index, ts));
-            } else {
-                if slots[j].replace(p).is_none() {
-                    self.count += 1;
-                }
-            }
-            break;
-        }
-        if self.count > STATE_CAP {
-            self.sweep(ts, evicted);
-        }
-        out
-    }
-
-    /// Drop expired partials; if still over the cap, drop the oldest keys.
-    fn sweep(&mut self, ts: Option<i64>, evicted: &mut u64) {
-        let mut dropped = 0;
-        let maxspan = self.maxspan;
-        for slots in self.pending.values_mut() {
-            for s in slots.iter_mut() {
-                if s.as_ref().is_some_and(|p| matches!((maxspan, p.start, ts), (Some(m), Some(st), Some(t)) if t - st > m)) {
-                    *s = None;
-                    dropped += 1;
-                }
-            }
-        }
-        self.pending.retain(|_, s| s.iter().any(Option::is_some));
-        self.count -= dropped;
-        if self.count > STATE_CAP {
-            let mut keys: Vec<(u64, Vec<String>)> = self
-                .pending
-                .iter()
-                .map(|(k, s)| {
-                    (
-                        s.iter().flatten().map(|p| p.first_index).min().unwrap_or(0),
-                        k.clone(),
-                    )
-                })
-                .collect();
-            keys.sort();
-            for (_, k) in keys.into_iter().take(self.count - STATE_CAP / 2) {
-                if let Some(s) = self.pending.remove(&k) {
-                    let c = s.iter().flatten().count();
-                    self.count -= c;
-                    *evicted += c as u64;
-                }
-            }
-        }
-    }
-}
-
-fn seq_alert(p: Partial, index: u64, ts: Option<i64>) -> Alert {
-    Alert {
-        rule: 0,
-        event_index: index,
-        timestamp: ts,
-        events: p.events,
-        extra: Map::new(),
     }
 }
