@@ -13,13 +13,16 @@
 //! candidates are evaluated.
 //!
 //! A fragment is the longest ASCII run of a pattern's literal parts, lower
-//! case; values are scanned as decoded strings, non-ASCII ones after the
-//! same Unicode lower-casing the string tests use (so `K` (Kelvin sign)
-//! still finds `k`).
+//! case, or, when there is none, a whole literal part with non-ASCII
+//! characters (emoji, homoglyphs), folded; a regex contributes the literal
+//! prefixes (or suffixes) every match starts (or ends) with. Values are
+//! scanned as decoded strings, ASCII ones with ASCII case folding and the
+//! others after [`index_fold`] (so `K` (Kelvin sign) still finds `k`).
 
 use super::fields::{EventView, FieldId, FieldTable};
-use super::strmatch::fold;
+use super::strmatch::regex_source;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::collections::HashMap;
 
@@ -105,6 +108,12 @@ pub fn formula(e: &Expr, fields: &mut FieldTable) -> Req {
             let id = fields.intern(&m.field);
             let per = m.values.iter().map(|v| match v {
                 Value::Str(p) => best_fragment(p).map_or(Req::True, |l| Req::Lit(id, l)),
+                Value::Regex(r) => regex_source(r, m.case)
+                    .ok()
+                    .and_then(|src| regex_fragments(&src))
+                    .map_or(Req::True, |ls| {
+                        Req::or(ls.into_iter().map(|l| Req::Lit(id, l)).collect())
+                    }),
                 _ => Req::True,
             });
             match m.quantifier {
@@ -120,9 +129,11 @@ pub fn formula(e: &Expr, fields: &mut FieldTable) -> Req {
 }
 
 /// The longest ASCII fragment of a pattern's literal parts (at least
-/// [`MIN_LIT`] bytes), lower case.
+/// [`MIN_LIT`] bytes), lower case; failing that, the longest literal part
+/// with non-ASCII characters, after [`index_fold`].
 pub fn best_fragment(p: &Pattern) -> Option<String> {
     let mut best: Option<&str> = None;
+    let mut wide: Option<&str> = None;
     for part in &p.0 {
         if let Part::Lit(l) = part {
             for frag in l.split(|c: char| !c.is_ascii()) {
@@ -130,9 +141,53 @@ pub fn best_fragment(p: &Pattern) -> Option<String> {
                     best = Some(frag);
                 }
             }
+            if !l.is_ascii() && wide.is_none_or(|w| l.len() > w.len()) {
+                wide = Some(l);
+            }
         }
     }
-    best.map(str::to_ascii_lowercase)
+    match (best, wide) {
+        (Some(b), _) => Some(b.to_ascii_lowercase()),
+        (None, Some(w)) => Some(index_fold(w)),
+        (None, None) => None,
+    }
+}
+
+/// How the index folds non-ASCII text, fragments and values alike: each
+/// character lower-cased on its own, and final sigma as sigma. Character by
+/// character, so a value containing a literal still contains it after
+/// folding (`str::to_lowercase` writes `Σ` as `ς` at a word's end), and it
+/// equals the string tests' folding up to the sigma, so a case-insensitive
+/// match is never ruled out.
+pub fn index_fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect()
+}
+
+/// Literals one of which every match of a regex contains: its literal
+/// prefixes, or else its suffixes (as `regex-syntax` extracts them, case
+/// variants included), folded and de-duplicated. `None` when the set is
+/// unbounded or has a fragment too short to be worth indexing.
+pub fn regex_fragments(src: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::ParserBuilder::new().build().parse(src).ok()?;
+    let usable = |kind| -> Option<Vec<String>> {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let mut out: Vec<String> = Vec::new();
+        for lit in seq.literals()? {
+            let text = std::str::from_utf8(lit.as_bytes()).ok()?;
+            let l = index_fold(text);
+            if l.is_ascii() && l.len() < MIN_LIT || l.is_empty() {
+                return None;
+            }
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    };
+    usable(ExtractKind::Prefix).or_else(|| usable(ExtractKind::Suffix))
 }
 
 /// A formula over literal ids, evaluated on the marks of one event.
@@ -305,7 +360,7 @@ impl Prefilter {
                 let hay: &str = if text.is_ascii() {
                     &text
                 } else {
-                    folded = fold(&text);
+                    folded = index_fold(&text);
                     &folded
                 };
                 for m in scan.ac.find_overlapping_iter(hay) {

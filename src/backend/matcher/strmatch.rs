@@ -244,6 +244,16 @@ pub fn compile_patterns(
 /// refuse what cannot be honoured (backreferences, lookaround, Lucene's
 /// optional operators).
 pub fn compile_regex(r: &IrRegex, case: Case) -> Result<Regex, String> {
+    let src = regex_source(r, case)?;
+    regex::RegexBuilder::new(&src)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|e| format!("the regex cannot be run by a linear-time engine: {e}"))
+}
+
+/// The `regex`-crate source of an IR regex with its flags (see
+/// [`compile_regex`]).
+pub fn regex_source(r: &IrRegex, case: Case) -> Result<String, String> {
     let body = match r.flavor {
         RegexFlavor::Lucene => lucene_to_regex(&r.pattern)?,
         RegexFlavor::Pcre | RegexFlavor::Re2 => {
@@ -266,16 +276,12 @@ pub fn compile_regex(r: &IrRegex, case: Case) -> Result<Regex, String> {
     let i = if case == Case::Insensitive { "i" } else { "" };
     let s = if dot_all { "s" } else { "" };
     let fl = format!("{i}{flags}{s}");
-    let src = match (fl.is_empty(), r.anchored) {
+    Ok(match (fl.is_empty(), r.anchored) {
         (true, true) => format!("^(?:{body})$"),
         (true, false) => body,
         (false, true) => format!("(?{fl})^(?:{body})$"),
         (false, false) => format!("(?{fl}){body}"),
-    };
-    regex::RegexBuilder::new(&src)
-        .size_limit(1 << 24)
-        .build()
-        .map_err(|e| format!("the regex cannot be run by a linear-time engine: {e}"))
+    })
 }
 
 /// Lucene regexp syntax to `regex` syntax. Lucene: `.` any character,
