@@ -61,6 +61,10 @@ pub struct Profile {
     /// An ASIM parser function rather than a table.
     #[serde(default)]
     pub function: bool,
+    /// Set when the table only approximates the log source (a caveat
+    /// attached to every query that reads it).
+    #[serde(default)]
+    pub approx: Option<String>,
     /// A field named like a column of the table is that column.
     #[serde(default)]
     pub identity: bool,
@@ -83,6 +87,9 @@ pub struct Profile {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SourceRule {
     pub when: BTreeMap<String, String>,
+    /// A caveat the choice carries (a table inferred from field names).
+    #[serde(default)]
+    pub caveat: Option<String>,
     /// Profile per family (`xdr`, `sentinel`, `asim`).
     #[serde(flatten)]
     pub targets: BTreeMap<String, String>,
@@ -221,7 +228,7 @@ mod tests {
                 for (scheme, fields) in set {
                     for (f, t) in fields {
                         if let Target::Column(c) = t {
-                            if c != "$time" && !cols.contains_key(c) {
+                            if c != "$time" && !c.contains("{1}") && !cols.contains_key(c) {
                                 problems
                                     .push(format!("{name}: {scheme} {f} -> {c}: no such column"));
                             }

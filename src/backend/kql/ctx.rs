@@ -64,7 +64,7 @@ impl<'m> Ctx<'m> {
             (Some(t), "xdr") => t.clone(),
             _ => "TimeGenerated".to_string(),
         };
-        Some(Ctx {
+        let mut cx = Ctx {
             m,
             profile,
             profile_name: name.to_string(),
@@ -80,7 +80,11 @@ impl<'m> Ctx<'m> {
             window: None,
             profile_span: Span::default(),
             available: None,
-        })
+        };
+        if let Some(a) = &profile.approx {
+            cx.caveat("table-approximation", a.clone(), None);
+        }
+        Some(cx)
     }
 
     /// The table reference (`DeviceProcessEvents`, `_Im_Dns()`).
@@ -265,6 +269,13 @@ impl<'m> Ctx<'m> {
                         ty: "datetime".into(),
                     }
                 }
+                // `prefix.*: "{1}"`: the rest of the name is a column when
+                // the table has one by that name; otherwise unmapped.
+                Target::Column(c) if c.contains("{1}") => {
+                    if let Some(col) = self.column(&c.replace("{1}", &rest)) {
+                        return col;
+                    }
+                }
                 Target::Column(c) => {
                     if let Some(col) = self.column(c) {
                         return col;
@@ -297,7 +308,9 @@ impl<'m> Ctx<'m> {
                     if let Some(a) = approx {
                         self.caveat("field-approximation", a.clone(), Some(f.span));
                     }
-                    let text = expr.replace("{1}", &rest.replace('"', "\\\""));
+                    let text = expr
+                        .replace("{path}", &json_path(&rest))
+                        .replace("{1}", &rest.replace('"', "\\\""));
                     return Col {
                         text,
                         ty: ty.clone(),
@@ -339,4 +352,12 @@ impl<'m> Ctx<'m> {
             ty: "string".into(),
         }
     }
+}
+
+/// A dotted field-name rest as a Kusto dynamic path: `spec.hostPID` →
+/// `["spec"]["hostPID"]` (SPL multivalue markers `{}` dropped).
+fn json_path(rest: &str) -> String {
+    rest.split('.')
+        .map(|seg| format!("[{}]", super::text::lit(seg.trim_end_matches("{}"))))
+        .collect()
 }

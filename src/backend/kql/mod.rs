@@ -110,7 +110,11 @@ fn context<'m>(
     span: crate::span::Span,
 ) -> Result<Ctx<'m>, Diagnostic> {
     let unmapped = || {
-        let described: Vec<String> = facts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let described: Vec<String> = facts
+            .iter()
+            .filter(|(k, _)| *k != "field")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         Diagnostic::error(
             codes::UNMAPPED_SOURCE,
             format!(
@@ -126,9 +130,12 @@ fn context<'m>(
         .label("log source")
         .note("add a `sources` rule to a --mapping file")
     };
-    let (family, profile) = source::select(m, facts, schema).ok_or_else(unmapped)?;
+    let (family, profile, caveat) = source::select(m, facts, schema).ok_or_else(unmapped)?;
     let mut cx = Ctx::new(m, &profile, &family, lenient).ok_or_else(unmapped)?;
     cx.profile_span = span;
+    if let Some(c) = caveat {
+        cx.caveat("table-inferred", c, Some(span));
+    }
     Ok(cx)
 }
 

@@ -102,8 +102,20 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
             f.extend(ds);
         }
     }
+    // The fields the filter reads, for `field_prefix` rules (a table
+    // inferred from what the query uses when nothing names the source).
+    if let Some(e) = filter {
+        let mut names = std::collections::BTreeSet::new();
+        crate::ir::visit::expr_fields(e, &mut |fr| {
+            names.insert(fr.name.clone());
+        });
+        f.extend(names.into_iter().map(|n| ("field", n)));
+    }
     f
 }
+
+/// Fact keys that do not name the kind of events.
+const WEAK_FACTS: &[&str] = &["field", "index"];
 
 /// Splunk source selectors (`sourcetype=`, `source=`, `eventtype=`,
 /// `Channel=`, `index=`, and `EventCode=`), alone or ORed, as facts.
@@ -147,14 +159,26 @@ fn is_selector(e: &Expr) -> bool {
 }
 
 /// The profile the facts select for a schema family (`xdr`, `sentinel`,
-/// `asim`): `(family, profile)`.
-pub fn select(m: &KqlMapping, facts: &Facts, schema: &str) -> Option<(String, String)> {
+/// `asim`): `(family, profile, caveat of the choice)`.
+///
+/// A `when` key `field_prefix` holds when the filter reads a field whose
+/// name starts with the value; such rules apply only when no other fact
+/// names the kind of events.
+pub fn select(
+    m: &KqlMapping,
+    facts: &Facts,
+    schema: &str,
+) -> Option<(String, String, Option<String>)> {
     let order = m.map.schemas.get(schema)?;
-    let holds = |k: &str, v: &str| {
-        facts
+    let holds = |k: &str, v: &str| match k {
+        "field_prefix" => facts
             .iter()
-            .any(|(fk, fv)| *fk == k && fv.eq_ignore_ascii_case(v))
+            .any(|(fk, fv)| *fk == "field" && fv.starts_with(v)),
+        _ => facts
+            .iter()
+            .any(|(fk, fv)| *fk == k && fv.eq_ignore_ascii_case(v)),
     };
+    let named = facts.iter().any(|(k, _)| !WEAK_FACTS.contains(k));
     // Several different categories (`process or file`) cannot share one table.
     let cats: std::collections::BTreeSet<&str> = facts
         .iter()
@@ -163,6 +187,9 @@ pub fn select(m: &KqlMapping, facts: &Facts, schema: &str) -> Option<(String, St
         .collect();
     for rule in &m.map.sources {
         if !rule.when.iter().all(|(k, v)| holds(k, v)) {
+            continue;
+        }
+        if named && rule.when.keys().all(|k| k == "field_prefix") {
             continue;
         }
         let Some(family) = order.iter().find(|f| rule.targets.contains_key(*f)) else {
@@ -183,7 +210,7 @@ pub fn select(m: &KqlMapping, facts: &Facts, schema: &str) -> Option<(String, St
                 return None;
             }
         }
-        return Some((family.clone(), profile.clone()));
+        return Some((family.clone(), profile.clone(), rule.caveat.clone()));
     }
     None
 }

@@ -1,0 +1,222 @@
+//! Log-source → table choices of the Kusto back-end for the sources added
+//! from Microsoft's table references (GCPAuditLogs, AKSAudit, OktaV2_CL,
+//! GitHubAuditLogsV2_CL, MicrosoftGraphActivityLogs, AADUserRiskEvents,
+//! Syslog, Event, SecurityEvent): one small rule per source, asserting the
+//! table, a translated field and the caveats that mark approximations.
+
+use siemc::backend::{convert, Options, Status, Target};
+use siemc::driver::load_paths;
+
+fn kuery_toml(index: &str, query: &str) -> String {
+    format!(
+        "[metadata]\ncreation_date = \"2026/01/01\"\nmaturity = \"production\"\nupdated_date = \"2026/01/01\"\n\n[rule]\nauthor = [\"siemc\"]\ndescription = \"d\"\nfrom = \"now-9m\"\nindex = [\"{index}\"]\nlanguage = \"kuery\"\nlicense = \"Apache-2.0\"\nname = \"n\"\nrisk_score = 21\nrule_id = \"00000000-0000-0000-0000-000000000000\"\nseverity = \"low\"\ntype = \"query\"\nquery = '''\n{query}\n'''\n"
+    )
+}
+
+fn spl_yaml(search: &str) -> String {
+    let search = search.replace('\'', "''");
+    format!(
+        "name: n\nid: 00000000-0000-0000-0000-000000000001\nversion: 1\ndate: '2026-01-01'\nauthor: siemc\nstatus: experimental\ntype: TTP\ndescription: d\ndata_source: []\nsearch: '{search}'\nhow_to_implement: n/a\nknown_false_positives: n/a\nreferences: []\ntags:\n  analytic_story: []\n  asset_type: Endpoint\n  confidence: 50\n  impact: 50\n  message: m\n  mitre_attack_id: [T1059]\n  observable: []\n  product: [Splunk Enterprise]\n  required_fields: []\n  risk_score: 25\n  security_domain: endpoint\n"
+    )
+}
+
+/// Converts one rule file leniently for the xdr schema; returns the status
+/// and the text.
+fn kql(ext: &str, text: &str) -> (Status, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "siemc-kql-sources-{}-{}",
+        std::process::id(),
+        text.len()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("rule.{ext}"));
+    std::fs::write(&path, text).unwrap();
+    let run = load_paths(&[path]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rule = run.rules[0].rule.as_ref().expect("the rule loads");
+    let o = convert(
+        Target::Kql,
+        rule,
+        &Options {
+            lenient: true,
+            schema: Some("xdr".into()),
+            ..Options::default()
+        },
+    );
+    (o.status, o.text)
+}
+
+fn query_lines(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn gcp_audit_reads_gcpauditlogs() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-gcp.audit-*",
+            "event.dataset:gcp.audit and event.action:\"google.iam.admin.v1.CreateServiceAccountKey\" and gcp.audit.request.spec.hostPID:true",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GCPAuditLogs"), "{t}");
+    assert!(q.contains("MethodName =="), "{t}");
+    assert!(q.contains(r#"Request["spec"]["hostPID"]"#), "{t}");
+    assert!(!q.contains("event.dataset"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+#[test]
+fn kubernetes_audit_reads_aksaudit_with_a_caveat() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-kubernetes.audit_logs-*",
+            "kubernetes.audit.verb:create and kubernetes.audit.objectRef.resource:pods",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("AKSAudit"), "{t}");
+    assert!(
+        q.contains("Verb") && q.contains(r#"ObjectRef["resource"]"#),
+        "{t}"
+    );
+    assert!(t.contains("Azure Kubernetes Service clusters only"), "{t}");
+    assert_eq!(st, Status::Approximate);
+}
+
+#[test]
+fn okta_system_reads_oktav2() {
+    let (_, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-okta.system*",
+            "event.dataset:okta.system and okta.event_type:user.mfa.factor.deactivate",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("OktaV2_CL"), "{t}");
+    assert!(q.contains("EventOriginalType"), "{t}");
+}
+
+#[test]
+fn github_audit_reads_the_connector_table() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-github.audit-*",
+            "event.dataset:github.audit and event.action:\"repo.access\" and github.repository_public:true",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GitHubAuditLogsV2_CL"), "{t}");
+    assert!(q.contains("Action ==") && q.contains("PublicRepo"), "{t}");
+    assert_eq!(st, Status::Exact, "{t}");
+}
+
+#[test]
+fn graph_activity_and_identity_protection() {
+    let (_, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-azure.graphactivitylogs-*",
+            "event.dataset:azure.graphactivitylogs and http.request.method:GET",
+        ),
+    );
+    assert!(
+        query_lines(&t).starts_with("MicrosoftGraphActivityLogs"),
+        "{t}"
+    );
+    assert!(t.contains("RequestMethod"), "{t}");
+    let (_, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-azure.identity_protection-*",
+            "event.dataset:azure.identity_protection and azure.identityprotection.properties.risk_state:atRisk",
+        ),
+    );
+    assert!(query_lines(&t).starts_with("AADUserRiskEvents"), "{t}");
+    assert!(t.contains("RiskState"), "{t}");
+}
+
+#[test]
+fn syslog_dataset_reads_syslog() {
+    let (_, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-system.syslog-*",
+            "event.dataset:system.syslog and process.name:kernel and message:*segfault*",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("Syslog"), "{t}");
+    assert!(
+        q.contains("ProcessName") && q.contains("SyslogMessage"),
+        "{t}"
+    );
+}
+
+#[test]
+fn windows_security_fields_infer_securityevent() {
+    // No index pattern or category names the source: the winlog.* fields do.
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "winlogbeat-*",
+            "event.code:4662 and winlog.event_data.AccessMask:0x100",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("SecurityEvent"), "{t}");
+    assert!(q.contains("AccessMask"), "{t}");
+    assert!(t.contains("inferred from the winlog.* fields"), "{t}");
+    assert_eq!(st, Status::Approximate);
+}
+
+#[test]
+fn powershell_script_blocks_read_event_data() {
+    let (st, t) = kql(
+        "yml",
+        &spl_yaml("EventCode=4104 ScriptBlockText=\"*FromBase64String*\""),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("Event"), "{t}");
+    assert!(
+        q.contains(r#"EventLog == "Microsoft-Windows-PowerShell/Operational""#),
+        "{t}"
+    );
+    assert!(q.contains(r#"tostring(EventID) =~ "4104""#), "{t}");
+    assert!(q.contains(r#"<Data Name=\"ScriptBlockText\">"#), "{t}");
+    assert!(t.contains("EventData XML with a regular expression"), "{t}");
+    assert_eq!(st, Status::Approximate);
+}
+
+#[test]
+fn linux_auditd_reads_syslog_messages() {
+    let (st, t) = kql(
+        "yml",
+        &spl_yaml("sourcetype=linux:audit type=SYSCALL comm=curl"),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("Syslog"), "{t}");
+    assert!(q.contains("SyslogMessage"), "{t}");
+    assert!(t.contains("audisp syslog plugin"), "{t}");
+    assert_eq!(st, Status::Approximate);
+}
+
+#[test]
+fn sysmon_process_access_reads_event() {
+    let (_, t) = kql(
+        "yml",
+        &spl_yaml("sourcetype=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational EventCode=10 TargetImage=*lsass.exe"),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("Event"), "{t}");
+    assert!(q.contains(r#"Source == "Microsoft-Windows-Sysmon""#), "{t}");
+    assert!(q.contains(r#"<Data Name=\"TargetImage\">"#), "{t}");
+}
