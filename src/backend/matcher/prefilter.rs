@@ -22,8 +22,8 @@
 use super::fields::{EventView, FieldId, FieldTable};
 use super::strmatch::regex_source;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use std::collections::HashMap;
 
 /// Shorter fragments match nearly every event: not worth indexing.
@@ -408,8 +408,38 @@ mod tests {
             best_fragment(&p).as_deref(),
             Some(r"\windowspowershell\v1.0\powershell.exe")
         );
-        assert_eq!(best_fragment(&Pattern::parse_wildcards("*ä*", true)), None);
+        // A non-ASCII literal with no ASCII run is indexed whole.
+        assert_eq!(
+            best_fragment(&Pattern::parse_wildcards("*Ä*", true)).as_deref(),
+            Some("ä")
+        );
         assert_eq!(best_fragment(&Pattern::parse_wildcards("*-e*", true)), None);
+    }
+
+    #[test]
+    fn non_ascii_literals_and_regex_prefixes_are_indexed() {
+        // No ASCII run: the whole non-ASCII literal, folded per character.
+        let p = Pattern::parse_wildcards("*ΑΣ*", true);
+        assert_eq!(best_fragment(&p).as_deref(), Some("ασ"));
+        // Final sigma folds like sigma, so `ΑΣ` at a word's end still finds it.
+        assert_eq!(index_fold("xΑΣ"), "xασ");
+        assert_eq!(index_fold("xας"), "xασ");
+        assert_eq!(
+            regex_fragments(r"cmd.{0,5}(?:/c|/r).+powershell").as_deref(),
+            Some(&["cmd".to_string()][..])
+        );
+        // Case variants of an insensitive regex fold to one fragment (which
+        // the extractor may cut short to bound the number of variants).
+        let f = regex_fragments(r"(?i)werfault\.exe\s+x").unwrap_or_default();
+        assert!(
+            f.len() == 1 && f[0].len() >= MIN_LIT && "werfault.exe".starts_with(f[0].as_str()),
+            "{f:?}"
+        );
+        let alt = regex_fragments(r"(?:foo|barbaz)\d+").unwrap_or_default();
+        assert_eq!(alt, vec!["foo".to_string(), "barbaz".to_string()]);
+        // Too short or unbounded: not indexed.
+        assert_eq!(regex_fragments(r"a.b"), None);
+        assert_eq!(regex_fragments(r"\w+x"), None);
     }
 
     #[test]
