@@ -194,9 +194,19 @@ impl<R: Read> Splitter<R> {
                             self.seen_any = true;
                         }
                         b'{' => {
+                            let at = self.pos - 1;
                             self.start(Mode::Object);
+                            // Fast path: a whole one-object line already in
+                            // the buffer (NDJSON) is the record; anything
+                            // else goes through the state machine below.
+                            if let Some(n) = line_object(&self.buf[at..self.len]) {
+                                self.push_range(at, at + n);
+                                self.pos = at + n;
+                                self.at_line_start = false;
+                                return Some(self.finish(None));
+                            }
                             self.depth = 1;
-                            self.push_range(self.pos - 1, self.pos);
+                            self.push_range(at, self.pos);
                             self.at_line_start = false;
                         }
                         _ => {
@@ -313,6 +323,45 @@ impl<R: Read> Splitter<R> {
         self.push_range(seg, self.pos);
         None
     }
+}
+
+/// The length of the JSON object that starts `b` when it is the only thing
+/// on its line (up to the next `\n`, trailing blanks allowed), as the
+/// splitter's state machine would cut it (brackets of both kinds counted,
+/// strings skipped); `None` when the line is not complete in `b`, holds more
+/// or less than one object, or needs the state machine.
+fn line_object(b: &[u8]) -> Option<usize> {
+    let line = &b[..memchr::memchr(b'\n', b)?];
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&c) = line.get(i) {
+        match c {
+            b'"' => {
+                i += 1;
+                loop {
+                    i += memchr2(b'"', b'\\', line.get(i..)?)?;
+                    if line[i] == b'"' {
+                        break;
+                    }
+                    i += 2;
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    let end = i + 1;
+                    return line[end..]
+                        .iter()
+                        .all(|c| matches!(c, b' ' | b'\t' | b'\r'))
+                        .then_some(end);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A leaf value of an event, borrowing from the record where it can.
@@ -669,6 +718,46 @@ pub fn has_unicode_escape(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that hands out one byte per read: a line is never whole in
+    /// the buffer, so the splitter's state machine cuts every record.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((b, rest)), Some(slot)) => {
+                    *slot = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn the_line_fast_path_cuts_as_the_state_machine_does() {
+        let inputs = [
+            "{\"a\":1}\n{\"b\":\"}{\"}\r\n",
+            "{\"a\":1} {\"b\":2}\n{\"c\":[1,{\"d\":2}]}  \n",
+            "[{\"a\":1},\n{\"b\":2}\n]\n",
+            "{\"a\":\"x\\\"}\"}\n{\"t\":\n1}\n",
+            "{\"a\":1]\n{\"a\":{}}}\nnot json\n{\"open\":\n{\"next\":1}\n",
+            "{\"s\":\"unterminated\n{\"x\":2}\n",
+        ];
+        for input in inputs {
+            let fast = split(input);
+            let mut s = Splitter::new(Trickle(input.as_bytes()));
+            let mut slow = Vec::new();
+            while let Some(r) = s.next_record() {
+                slow.push((
+                    r.line,
+                    r.result.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                ));
+            }
+            assert_eq!(fast, slow, "{input:?}");
+        }
+    }
 
     fn split(input: &str) -> Vec<(usize, Result<String, String>)> {
         let mut s = Splitter::new(input.as_bytes());
