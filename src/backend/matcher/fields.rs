@@ -6,7 +6,7 @@
 //! `Provider_Name`), winlogbeat (`winlog.event_data.<Name>`), and Splunk CIM
 //! data-model names (`Processes.process_name` is `process_name`).
 
-use super::json::{parse_routed, Leaf, ParseError};
+use super::json::{parse_routed_in, Leaf, ParseError};
 use crate::ir::{FieldRef, FieldScheme};
 use std::collections::HashMap;
 
@@ -201,6 +201,15 @@ const NONE: u32 = u32::MAX;
 impl<'a> EventView<'a> {
     /// Parse a record and route its leaves.
     pub fn parse(table: &FieldTable, text: &'a str) -> Result<EventView<'a>, ParseError> {
+        Self::parse_in(table, text, None)
+    }
+
+    /// [`EventView::parse`] with decoded strings in `arena`.
+    pub fn parse_in(
+        table: &FieldTable,
+        text: &'a str,
+        arena: Option<&'a bumpalo::Bump>,
+    ) -> Result<EventView<'a>, ParseError> {
         let mut v = EventView {
             head: vec![NONE; table.len()],
             leaves: Vec::with_capacity(16),
@@ -211,7 +220,7 @@ impl<'a> EventView<'a> {
             let ids = table.route(path);
             (ids.is_some() || table.want_strings).then_some(ids)
         };
-        parse_routed(text, want, |_, ids, leaf, in_array| {
+        parse_routed_in(text, arena, want, |_, ids, leaf, in_array| {
             if table.want_strings && matches!(leaf, Leaf::Str(_)) {
                 v.strings.push(leaf.clone());
             }

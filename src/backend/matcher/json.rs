@@ -5,6 +5,7 @@
 //! path (`{"a":{"b":1}}` and `{"a.b":1}` are both `a.b`); array elements share
 //! their array's path, so "any element matches" falls out of the lookup.
 
+use bumpalo::Bump;
 use memchr::{memchr2, memchr3};
 use std::borrow::Cow;
 use std::io::Read;
@@ -427,6 +428,17 @@ pub fn parse_flat<'a>(
 /// reported), `f(path, route, leaf, in_array)` receives the wanted leaves.
 pub fn parse_routed<'a, W>(
     s: &'a str,
+    want: impl FnMut(&str) -> Option<W>,
+    f: impl FnMut(&str, W, Leaf<'a>, bool),
+) -> Result<(), ParseError> {
+    parse_routed_in(s, None, want, f)
+}
+
+/// [`parse_routed`] with strings that have escapes decoded into `arena`
+/// (one reusable allocation per thread instead of one per string).
+pub fn parse_routed_in<'a, W>(
+    s: &'a str,
+    arena: Option<&'a Bump>,
     mut want: impl FnMut(&str) -> Option<W>,
     mut f: impl FnMut(&str, W, Leaf<'a>, bool),
 ) -> Result<(), ParseError> {
@@ -483,7 +495,7 @@ pub fn parse_routed<'a, W>(
             }
             Some(b'"') => {
                 let w = want(&path);
-                let (v, next) = string(s, i, w.is_some())?;
+                let (v, next) = string_in(s, i, w.is_some(), arena)?;
                 if let Some(w) = w {
                     f(&path, w, Leaf::Str(v), in_array);
                 }
@@ -620,24 +632,70 @@ fn number(b: &[u8], start: usize) -> Result<usize, ParseError> {
 /// A JSON string at `start` (the opening quote): its decoded value (when
 /// `decode`; else only validated) and the index after the closing quote.
 fn string(s: &str, start: usize, decode: bool) -> Result<(Cow<'_, str>, usize), ParseError> {
+    string_in(s, start, decode, None)
+}
+
+/// A decoded string being built: on the heap, or in an arena.
+enum Owned<'a> {
+    Heap(String),
+    Arena(bumpalo::collections::String<'a>),
+}
+
+impl<'a> Owned<'a> {
+    fn new(cap: usize, arena: Option<&'a Bump>) -> Owned<'a> {
+        match arena {
+            Some(a) => Owned::Arena(bumpalo::collections::String::with_capacity_in(cap, a)),
+            None => Owned::Heap(String::with_capacity(cap)),
+        }
+    }
+    fn push_str(&mut self, t: &str) {
+        match self {
+            Owned::Heap(s) => s.push_str(t),
+            Owned::Arena(s) => s.push_str(t),
+        }
+    }
+    fn push(&mut self, c: char) {
+        match self {
+            Owned::Heap(s) => s.push(c),
+            Owned::Arena(s) => s.push(c),
+        }
+    }
+    fn done(self) -> Cow<'a, str> {
+        match self {
+            Owned::Heap(s) => Cow::Owned(s),
+            Owned::Arena(s) => Cow::Borrowed(s.into_bump_str()),
+        }
+    }
+}
+
+/// [`string`], decoding into `arena` when one is given.
+fn string_in<'a>(
+    s: &'a str,
+    start: usize,
+    decode: bool,
+    arena: Option<&'a Bump>,
+) -> Result<(Cow<'a, str>, usize), ParseError> {
     let b = s.as_bytes();
     let mut i = start + 1;
-    let mut owned: Option<String> = None;
+    let mut owned: Option<Owned<'a>> = None;
     let mut seg = i;
     loop {
-        let Some(off) = memchr2(b'"', b'\\', &b[i..]) else {
+        // One pass for the quote, a backslash or a control character (JSON
+        // strings cannot hold raw ones): values are short, a table beats a
+        // vectorised search that must be set up at every escape.
+        let Some(off) = b[i..].iter().position(|&c| STOP[c as usize]) else {
             return err(start, "unterminated string");
         };
         let j = i + off;
-        if b[i..j].iter().any(|&c| c < 0x20) {
-            return err(i, "control character in a string");
+        if b[j] < 0x20 {
+            return err(j, "control character in a string");
         }
         if b[j] == b'"' {
             return Ok(match owned {
                 None => (Cow::Borrowed(&s[seg..j]), j + 1),
                 Some(mut o) => {
                     o.push_str(&s[seg..j]);
-                    (Cow::Owned(o), j + 1)
+                    (o.done(), j + 1)
                 }
             });
         }
@@ -677,13 +735,26 @@ fn string(s: &str, start: usize, decode: bool) -> Result<(Cow<'_, str>, usize), 
             _ => return err(j, "invalid escape in a string"),
         };
         if decode {
-            let o = owned.get_or_insert_with(|| String::with_capacity(j - seg + 32));
+            let o = owned.get_or_insert_with(|| Owned::new(j - seg + 32, arena));
             o.push_str(&s[seg..j]);
             o.push(c);
         }
         seg = i;
     }
 }
+
+/// The bytes that end a run of plain string content.
+const STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
 
 fn hex4(b: &[u8], i: usize) -> Result<u32, ParseError> {
     let h = b.get(i..i + 4).ok_or(ParseError {

@@ -78,6 +78,8 @@ struct Compiled {
 pub struct Worker {
     scratch: Scratch,
     cand: Vec<u32>,
+    /// Decoded strings of the current event (reset per event).
+    arena: bumpalo::Bump,
 }
 
 /// The compiled rule set.
@@ -85,7 +87,10 @@ pub struct Engine {
     fields: FieldTable,
     rules: Vec<Compiled>,
     router: Router,
-    worker: Worker,
+    /// Scratch space of [`Engine::eval`] (a mutex only so that the engine
+    /// can be shared by worker threads; `eval` takes `&mut self` and never
+    /// locks).
+    worker: std::sync::Mutex<Worker>,
     /// `--now` in milliseconds (for relative times); default: latest event time.
     pub now: Option<i64>,
     max_time: Option<i64>,
@@ -247,7 +252,7 @@ impl Engine {
                 fields,
                 rules: out,
                 router,
-                worker: Worker::default(),
+                worker: Default::default(),
                 now: None,
                 max_time: None,
                 only_correlated,
@@ -285,11 +290,12 @@ impl Engine {
 
     /// Evaluate one record; `Err` when it is not a valid JSON object event.
     pub fn eval(&mut self, raw: &[u8], index: u64) -> Result<Vec<Alert>, String> {
-        let mut w = std::mem::take(&mut self.worker);
+        let mut w = std::mem::take(self.worker.get_mut().unwrap_or_else(|e| e.into_inner()));
+        w.arena.reset();
         let result = self
-            .view(&mut w, raw)
+            .view(&w.arena, &mut w.scratch, &mut w.cand, raw)
             .map(|ev| self.eval_candidates(&ev, raw, index, &w.cand));
-        self.worker = w;
+        *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = w;
         result
     }
 
@@ -310,7 +316,8 @@ impl Engine {
         raw: &[u8],
         index: u64,
     ) -> Result<Vec<Alert>, String> {
-        let ev = self.view(w, raw)?;
+        w.arena.reset();
+        let ev = self.view(&w.arena, &mut w.scratch, &mut w.cand, raw)?;
         let mut alerts = Vec::new();
         for &i in &w.cand {
             if let Kind::Stateless(n) = &self.rules[i as usize].kind {
@@ -323,13 +330,20 @@ impl Engine {
         Ok(alerts)
     }
 
-    /// Parse a record and put its candidate rules in `w.cand`.
-    fn view<'a>(&self, w: &mut Worker, raw: &'a [u8]) -> Result<EventView<'a>, String> {
+    /// Parse a record (escaped strings decoded into `arena`) and put its
+    /// candidate rules in `cand`.
+    fn view<'a>(
+        &self,
+        arena: &'a bumpalo::Bump,
+        scratch: &mut Scratch,
+        cand: &mut Vec<u32>,
+        raw: &'a [u8],
+    ) -> Result<EventView<'a>, String> {
         let text = std::str::from_utf8(raw)
             .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-        let ev = EventView::parse(&self.fields, text)
+        let ev = EventView::parse_in(&self.fields, text, Some(arena))
             .map_err(|e| format!("{} at byte {}", e.message, e.offset))?;
-        self.router.candidates(&ev, &mut w.scratch, &mut w.cand);
+        self.router.candidates(&ev, scratch, cand);
         Ok(ev)
     }
 
