@@ -220,3 +220,56 @@ fn sysmon_process_access_reads_event() {
     assert!(q.contains(r#"Source == "Microsoft-Windows-Sysmon""#), "{t}");
     assert!(q.contains(r#"<Data Name=\"TargetImage\">"#), "{t}");
 }
+
+#[test]
+fn google_workspace_admin_reads_googleworkspacereports() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-google_workspace.admin-*",
+            "data_stream.dataset:google_workspace.admin and event.action:ASSIGN_ROLE and google_workspace.admin.role.name:*_ADMIN_ROLE and google_workspace.admin.privilege.name:x",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GoogleWorkspaceReports"), "{t}");
+    assert!(q.contains(r#"EventMessage == "ASSIGN_ROLE""#), "{t}");
+    assert!(q.contains("RoleName"), "{t}");
+    // The data set is the report name, not a stored column.
+    assert!(
+        q.contains(r#"strcat("google_workspace.", IdApplicationName)"#),
+        "{t}"
+    );
+    // A parameter without a column is read from the raw events JSON.
+    assert!(q.contains("EventOriginalMessage"), "{t}");
+    assert!(t.contains("raw events JSON"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+#[test]
+fn google_workspace_device_set_is_the_mobile_report() {
+    let (_, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-google_workspace.device-*",
+            "data_stream.dataset:google_workspace.device and google_workspace.device.account_state:REGISTERED",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GoogleWorkspaceReports"), "{t}");
+    assert!(q.contains(r#"IdApplicationName == "mobile""#), "{t}");
+    assert!(q.contains(r#"AccountState == "REGISTERED""#), "{t}");
+}
+
+#[test]
+fn splunk_gws_login_sourcetype_filters_the_login_report() {
+    let (st, t) = kql(
+        "yml",
+        &spl_yaml("sourcetype=gws:reports:login event.name=login_failure | stats count by actor.email, src_ip"),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GoogleWorkspaceReports"), "{t}");
+    assert!(q.contains(r#"IdApplicationName == "login""#), "{t}");
+    assert!(q.contains(r#"EventMessage =~ "login_failure""#), "{t}");
+    assert!(q.contains("by ActorEmail, SrcIpAddr"), "{t}");
+    assert!(matches!(st, Status::Exact | Status::Approximate), "{t}");
+}
