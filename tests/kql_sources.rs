@@ -273,3 +273,41 @@ fn splunk_gws_login_sourcetype_filters_the_login_report() {
     assert!(q.contains("by ActorEmail, SrcIpAddr"), "{t}");
     assert!(matches!(st, Status::Exact | Status::Approximate), "{t}");
 }
+
+#[test]
+fn fortigate_reads_cef_commonsecuritylog_with_a_caveat() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-fortinet_fortigate.*",
+            "data_stream.dataset: \"fortinet_fortigate.log\" and event.code: \"0100044547\" and fortinet.firewall.cfgpath: \"system.admin\"",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("CommonSecurityLog"), "{t}");
+    assert!(q.contains(r#"DeviceVendor == "Fortinet""#), "{t}");
+    assert!(q.contains(r#"DeviceEventClassID == "0100044547""#), "{t}");
+    assert!(q.contains("FTNTFGTcfgpath="), "{t}");
+    assert!(t.contains("caveat (table-approximation)"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+#[test]
+fn windows_security_index_names_securityevent_and_its_actions() {
+    let toml = kuery_toml("logs-system.security*", "x")
+        .replace("language = \"kuery\"", "language = \"eql\"")
+        .replace("type = \"query\"", "type = \"eql\"")
+        .replace(
+            "\nx\n",
+            "\niam where event.action == \"added-member-to-group\" and group.name : \"Domain Admins\"\n",
+        );
+    let (st, t) = kql("toml", &toml);
+    let q = query_lines(&t);
+    assert!(q.starts_with("SecurityEvent"), "{t}");
+    assert!(
+        q.contains(r#"EventID in (4728, 4732, 4756), "added-member-to-group""#),
+        "{t}"
+    );
+    assert!(q.contains("TargetUserName"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
