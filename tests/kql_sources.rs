@@ -220,3 +220,94 @@ fn sysmon_process_access_reads_event() {
     assert!(q.contains(r#"Source == "Microsoft-Windows-Sysmon""#), "{t}");
     assert!(q.contains(r#"<Data Name=\"TargetImage\">"#), "{t}");
 }
+
+#[test]
+fn google_workspace_admin_reads_googleworkspacereports() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-google_workspace.admin-*",
+            "data_stream.dataset:google_workspace.admin and event.action:ASSIGN_ROLE and google_workspace.admin.role.name:*_ADMIN_ROLE and google_workspace.admin.privilege.name:x",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GoogleWorkspaceReports"), "{t}");
+    assert!(q.contains(r#"EventMessage == "ASSIGN_ROLE""#), "{t}");
+    assert!(q.contains("RoleName"), "{t}");
+    // The data set is the report name, not a stored column.
+    assert!(
+        q.contains(r#"strcat("google_workspace.", IdApplicationName)"#),
+        "{t}"
+    );
+    // A parameter without a column is read from the raw events JSON.
+    assert!(q.contains("EventOriginalMessage"), "{t}");
+    assert!(t.contains("raw events JSON"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+#[test]
+fn google_workspace_device_set_is_the_mobile_report() {
+    let (_, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-google_workspace.device-*",
+            "data_stream.dataset:google_workspace.device and google_workspace.device.account_state:REGISTERED",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GoogleWorkspaceReports"), "{t}");
+    assert!(q.contains(r#"IdApplicationName == "mobile""#), "{t}");
+    assert!(q.contains(r#"AccountState == "REGISTERED""#), "{t}");
+}
+
+#[test]
+fn splunk_gws_login_sourcetype_filters_the_login_report() {
+    let (st, t) = kql(
+        "yml",
+        &spl_yaml("sourcetype=gws:reports:login event.name=login_failure | stats count by actor.email, src_ip"),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("GoogleWorkspaceReports"), "{t}");
+    assert!(q.contains(r#"IdApplicationName == "login""#), "{t}");
+    assert!(q.contains(r#"EventMessage =~ "login_failure""#), "{t}");
+    assert!(q.contains("by ActorEmail, SrcIpAddr"), "{t}");
+    assert!(matches!(st, Status::Exact | Status::Approximate), "{t}");
+}
+
+#[test]
+fn fortigate_reads_cef_commonsecuritylog_with_a_caveat() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-fortinet_fortigate.*",
+            "data_stream.dataset: \"fortinet_fortigate.log\" and event.code: \"0100044547\" and fortinet.firewall.cfgpath: \"system.admin\"",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("CommonSecurityLog"), "{t}");
+    assert!(q.contains(r#"DeviceVendor == "Fortinet""#), "{t}");
+    assert!(q.contains(r#"DeviceEventClassID == "0100044547""#), "{t}");
+    assert!(q.contains("FTNTFGTcfgpath="), "{t}");
+    assert!(t.contains("caveat (table-approximation)"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+#[test]
+fn windows_security_index_names_securityevent_and_its_actions() {
+    let toml = kuery_toml("logs-system.security*", "x")
+        .replace("language = \"kuery\"", "language = \"eql\"")
+        .replace("type = \"query\"", "type = \"eql\"")
+        .replace(
+            "\nx\n",
+            "\niam where event.action == \"added-member-to-group\" and group.name : \"Domain Admins\"\n",
+        );
+    let (st, t) = kql("toml", &toml);
+    let q = query_lines(&t);
+    assert!(q.starts_with("SecurityEvent"), "{t}");
+    assert!(
+        q.contains(r#"EventID in (4728, 4732, 4756), "added-member-to-group""#),
+        "{t}"
+    );
+    assert!(q.contains("TargetUserName"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}

@@ -84,6 +84,9 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
     let (mut cat, mut ds) = (Vec::new(), Vec::new());
     for i in &source.indexes {
         let i = i.to_ascii_lowercase();
+        // The pattern itself, for `index` rules (weak: it may list several
+        // integrations).
+        f.push(("index", i.clone()));
         let Some(rest) = i.strip_prefix("logs-") else {
             continue;
         };
