@@ -307,6 +307,7 @@ impl Prefilter {
             let built = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .kind(Some(kind))
+                .prefilter(false)
                 .build(pats.iter().map(|(l, _)| l))
                 .or_else(|_| {
                     AhoCorasick::builder()
