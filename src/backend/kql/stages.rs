@@ -13,17 +13,23 @@ pub struct Pipe {
     pub lets: Vec<String>,
     pub body: String,
     pub applied: std::collections::BTreeSet<String>,
-    n: usize,
+    /// `let` names used so far (`__rows1`, ...), shared with sub-queries.
+    pub n: usize,
     /// Whether the rows are still events (not yet aggregated).
     pub events: bool,
-    last_sorted: bool,
+    pub last_sorted: bool,
+    /// The Kusto schema family (`xdr`, `sentinel`, `asim`), for sub-queries.
+    pub schema: String,
+    /// Tables read so far (the head's, then sub-queries').
+    pub tables: Vec<String>,
 }
 
 impl Pipe {
-    pub fn new(head: String) -> Pipe {
+    pub fn new(head: String, schema: &str) -> Pipe {
         Pipe {
             body: head,
             events: true,
+            schema: schema.to_string(),
             ..Pipe::default()
         }
     }
@@ -224,10 +230,14 @@ fn by_keys(
             binned = true;
             continue;
         }
-        let (name, k) = named(&f.name, &c);
+        // A data-model key is named without its dataset prefix, as SPL
+        // names it after `drop_dm_object_name` (the prefixed name still
+        // reads it: field resolution strips the prefix).
+        let spl = cx.strip_cim(f);
+        let (name, k) = named(&spl, &c);
         if name != c.text {
             // An expression key: later stages read it by its source name.
-            renamed.push((f.name.clone(), c.ty.clone()));
+            renamed.push((spl, c.ty.clone()));
         }
         if !keys.contains(&k) {
             keys.push(k);
@@ -305,6 +315,52 @@ fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Sp
     }
 }
 
+/// A condition as `where`; top-level subsearch conjuncts (`[ ... ]`,
+/// `NOT [ ... ]`) become semi-/anti-joins after it.
+pub fn filter(cx: &mut Ctx, pipe: &mut Pipe, e: &Expr, scheme: FieldScheme) {
+    let items: Vec<&Expr> = match &e.kind {
+        ExprKind::And(items) => items.iter().collect(),
+        _ => vec![e],
+    };
+    let sub = |x: &Expr| match &x.kind {
+        ExprKind::Subsearch(q) => Some((q.as_ref().clone(), false)),
+        ExprKind::Not(inner) => match &inner.kind {
+            ExprKind::Subsearch(q) => Some((q.as_ref().clone(), true)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (subs, rest): (Vec<&Expr>, Vec<&Expr>) = items.into_iter().partition(|x| sub(x).is_some());
+    if !rest.is_empty() {
+        let rest = Expr::and(rest.into_iter().cloned().collect(), e.span);
+        let w = expr(cx, &rest);
+        flush_needs(cx, pipe);
+        pipe.op(format!("where {w}"));
+    }
+    for x in subs {
+        if let Some((q, negate)) = sub(x) {
+            super::subquery::semi(cx, pipe, &q, negate, x.span, scheme);
+        }
+    }
+}
+
+/// The stages of a query, in order.
+pub fn run(cx: &mut Ctx, pipe: &mut Pipe, stages: &[Stage], scheme: FieldScheme) {
+    for (i, st) in stages.iter().enumerate() {
+        match &st.kind {
+            StageKind::Rename(pairs)
+                if pairs
+                    .iter()
+                    .any(|(a, b)| a.contains('*') || b.contains('*')) =>
+            {
+                super::rename::rename(cx, pipe, pairs, &stages[i + 1..], st.span, scheme);
+                pipe.last_sorted = false;
+            }
+            _ => stage(cx, pipe, st, scheme),
+        }
+    }
+}
+
 /// One pipeline stage.
 pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
     let span = st.span;
@@ -335,11 +391,7 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
                 pipe.op(format!("extend {}", g.join(", ")));
             }
         }
-        StageKind::Where(e) => {
-            let w = expr(cx, e);
-            flush_needs(cx, pipe);
-            pipe.op(format!("where {w}"));
-        }
+        StageKind::Where(e) => filter(cx, pipe, e, scheme),
         StageKind::Rename(pairs) => {
             let mut parts = Vec::new();
             for (from, to) in pairs {
@@ -541,21 +593,14 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
         }
         StageKind::Threshold(t) => threshold(cx, pipe, t),
         StageKind::NewTerms(n) => new_terms(cx, pipe, n, span),
-        StageKind::Lookup(l) => cx.refuse(
-            span,
-            format!(
-                "the lookup table `{}` (import it as a Sentinel watchlist and join it by hand)",
-                l.table
-            ),
-            "lookup",
-        ),
+        StageKind::Lookup(l) => super::subquery::lookup(cx, pipe, l, span, scheme),
         StageKind::Sequence(_) => cx.refuse(span, "a sequence after other stages", "sequence"),
         StageKind::Sample(_) => cx.refuse(
             span,
             "EQL `sample` (unordered co-occurrence) has no Kusto form here",
             "sample",
         ),
-        StageKind::Join(_) => cx.refuse(span, "the SPL `join`/`append` sub-query", "join"),
+        StageKind::Join(j) => super::subquery::join(cx, pipe, j, span),
         StageKind::Correlation(c) => cx.refuse(
             span,
             format!("the Sigma `{}` correlation", c.kind.as_str()),
