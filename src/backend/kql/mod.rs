@@ -15,6 +15,7 @@
 mod ctx;
 mod expr;
 mod funcs;
+mod funcs_more;
 mod output;
 mod rename;
 mod sequence;
@@ -80,6 +81,7 @@ pub fn convert(rule: &Rule, opts: &Options) -> Output {
             format!("unknown Kusto schema `{schema}` (xdr, sentinel or asim)"),
         )]);
     }
+    funcs_more::set_language(q.language);
     let built = match q.stages.first().map(|s| &s.kind) {
         Some(StageKind::Sequence(seq)) => sequence::build(&m, rule, q, seq, schema, opts.lenient),
         _ => build(&m, rule, q, schema, opts.lenient),

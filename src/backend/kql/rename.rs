@@ -67,7 +67,20 @@ pub fn rename(
     span: Span,
     scheme: FieldScheme,
 ) {
-    let later = later_names(rest, scheme);
+    // Names read later: a name computed later (stats alias, eval) is not
+    // a field the rename could have produced, unless already computed.
+    let later: Vec<(String, FieldScheme)> = later_names(rest, scheme)
+        .into_iter()
+        .filter(|(n, s)| *s != FieldScheme::Computed || cx.computed.contains_key(n))
+        .map(|(n, s)| {
+            let s = if s == FieldScheme::Computed {
+                scheme
+            } else {
+                s
+            };
+            (n, s)
+        })
+        .collect();
     for (from, to) in pairs {
         if !from.contains('*') && !to.contains('*') {
             let one = Stage {

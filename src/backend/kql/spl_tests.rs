@@ -197,3 +197,96 @@ fn join_refusals_name_the_construct() {
     let e = refused(&format!("{PROCS} | join dest [{FILES}]"));
     assert!(e.contains("join field `dest` is not among"), "{e}");
 }
+
+#[test]
+fn eval_functions_with_argument_dependent_forms() {
+    let w = |e: &str| {
+        let q = kql(&format!("sourcetype=aws:cloudtrail | eval x={e} | table x"));
+        q.lines()
+            .find_map(|l| l.strip_prefix("| extend x = "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        w("if(in(eventName, \"a\", userAgent), 1, 0)"),
+        "iff((EventName in (\"a\", UserAgent)), todouble(1), todouble(0))"
+    );
+    assert_eq!(
+        w("mvfind(eventName, \"^Get\")"),
+        "iff(EventName matches regex @\"^Get\", 0, long(null))"
+    );
+    assert_eq!(
+        w("mvappend(eventName, userAgent)"),
+        "array_concat(iff(isempty(EventName), dynamic([]), pack_array(EventName)), iff(isempty(UserAgent), dynamic([]), pack_array(UserAgent)))"
+    );
+    assert_eq!(w("substr(eventName, 3)"), "substring(EventName, 2)");
+    assert_eq!(
+        w("substr(eventName, -4)"),
+        "substring(EventName, max_of(strlen(EventName) - 4, 0))"
+    );
+    assert_eq!(w("trim(eventName, \"$\")"), "trim(@\"[\\$]+\", EventName)");
+    assert_eq!(
+        w("if(like(eventName, \"%\".userAgent.\"%\"), 1, 0)"),
+        "iff((EventName contains_cs UserAgent), todouble(1), todouble(0))"
+    );
+    assert!(caveats(
+        "sourcetype=aws:cloudtrail | eval x=if(like(eventName, \"%\".userAgent.\"%\"), 1, 0)"
+    )
+    .contains(&"like-computed-pattern".to_string()));
+    let e = refused("sourcetype=aws:cloudtrail | eval x=mvfind(eventName, userAgent)");
+    assert!(e.contains("computed regex"), "{e}");
+}
+
+#[test]
+fn latest_is_the_value_of_the_latest_event() {
+    let q = kql("sourcetype=aws:cloudtrail | stats latest(userAgent) as agent earliest(eventName) as first by src_ip");
+    let l = lines(&q);
+    assert_eq!(
+        l[1],
+        "| summarize (__at0, agent) = arg_max(iff(isnotempty(UserAgent), TimeGenerated, datetime(null)), UserAgent), (__at1, first) = arg_min(iff(isnotempty(EventName), TimeGenerated, datetime(null)), EventName) by SourceIpAddress"
+    );
+    assert_eq!(l[2], "| project-away __at0, __at1");
+    // After an aggregation without the time there is no latest event.
+    let e = refused("sourcetype=aws:cloudtrail | stats count by src_ip | stats latest(count) as c");
+    assert!(e.contains("dropped the event time"), "{e}");
+}
+
+#[test]
+fn wildcard_renames_compute_the_fields_read_later() {
+    let q = kql(&format!(
+        "{PROCS} | rename process* as parent_process* | table parent_process_name process_name"
+    ));
+    let l = lines(&q);
+    assert_eq!(l[2], "| extend parent_process_name = FileName");
+    // The old name is gone after the rename.
+    assert_eq!(l[3], "| extend process_name = \"\"");
+    assert_eq!(l[4], "| project parent_process_name, process_name");
+    // A JSON column named by the prefix: its keys.
+    let q = kql("sourcetype=aws:cloudtrail | rename requestParameters.* as * | table bucketName");
+    assert!(
+        q.contains("| extend bucketName = tostring(parse_json(RequestParameters)[\"bucketName\"])"),
+        "{q}"
+    );
+    let e = refused("sourcetype=aws:cloudtrail | rename *a* as *b* | table x");
+    assert!(e.contains("one `*` on each side"), "{e}");
+}
+
+#[test]
+fn eql_substring_takes_start_and_end() {
+    let origin = Origin::verbatim(FileId(0), 0);
+    let text = r#"process where substring(process.name, 1, -4) == "md""#;
+    let c = crate::lang::eql::compile(&crate::lang::Input {
+        text,
+        origin: &origin,
+    })
+    .expect("eql");
+    let mut r = rule("sourcetype=x");
+    r.query = Some(c.query);
+    let o = convert(&r, &Options::default());
+    assert!(
+        o.text
+            .contains("substring(FileName, 1, max_of((max_of(strlen(FileName) - 4, 0)) - (1), 0))"),
+        "{}",
+        o.text
+    );
+}

@@ -185,6 +185,38 @@ fn agg(cx: &mut Ctx, a: &Agg, span: crate::span::Span) -> Option<(String, String
         (AggFunc::List, Some((x, _))) => (format!("make_list({x})"), "dynamic"),
         (AggFunc::Earliest, Some((x, s))) if is_time(s, cx) => (format!("min({x})"), "datetime"),
         (AggFunc::Latest, Some((x, s))) if is_time(s, cx) => (format!("max({x})"), "datetime"),
+        // The value of the chronologically latest / earliest event that has
+        // one (a tuple aggregate, see `aggregate`).
+        (AggFunc::Latest | AggFunc::Earliest, Some((x, s))) if !matches!(s, Scalar::Cond(_)) => {
+            let f = if a.func == AggFunc::Latest {
+                "arg_max"
+            } else {
+                "arg_min"
+            };
+            let t = ident(&cx.time);
+            if cx.available.as_ref().is_some_and(|av| !av.contains(&t)) {
+                cx.refuse(
+                    a.span,
+                    format!(
+                        "`{}` after an aggregation that dropped the event time",
+                        a.alias
+                    ),
+                    "latest / earliest",
+                );
+                return None;
+            }
+            let ty = scalar_type(cx, s);
+            let present = if ty == "string" {
+                format!("isnotempty({x})")
+            } else {
+                format!("isnotnull({x})")
+            };
+            return Some((
+                a.alias.clone(),
+                format!("{f}(iff({present}, {t}, datetime(null)), {x})"),
+                ty,
+            ));
+        }
         (AggFunc::Median, Some((x, _))) | (AggFunc::Percentile(_), Some((x, _))) => {
             let p = match a.func {
                 AggFunc::Percentile(p) => p,
@@ -215,6 +247,7 @@ fn by_keys(
     cx: &mut Ctx,
     by: &[FieldRef],
     span: Option<&Duration>,
+    aliases: &[&str],
 ) -> (Vec<String>, Vec<(String, String)>) {
     let mut keys = Vec::new();
     let mut renamed = Vec::new();
@@ -233,7 +266,11 @@ fn by_keys(
         // A data-model key is named without its dataset prefix, as SPL
         // names it after `drop_dm_object_name` (the prefixed name still
         // reads it: field resolution strips the prefix).
-        let spl = cx.strip_cim(f);
+        let mut spl = cx.strip_cim(f);
+        if aliases.contains(&spl.as_str()) {
+            // `values(M.x) as x by M.x`: the key keeps its full name.
+            spl = f.name.clone();
+        }
         let (name, k) = named(&spl, &c);
         if name != c.text {
             // An expression key: later stages read it by its source name.
@@ -253,10 +290,22 @@ fn by_keys(
 fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Span) {
     let rendered: Vec<(String, String, String)> =
         a.aggs.iter().filter_map(|g| agg(cx, g, span)).collect();
-    let (mut keys, renamed) = by_keys(cx, &a.by, a.span.as_ref());
+    let aliases: Vec<&str> = a.aggs.iter().map(|g| g.alias.as_str()).collect();
+    let (mut keys, renamed) = by_keys(cx, &a.by, a.span.as_ref(), &aliases);
+    // `arg_max(t, x)` returns two columns: name both, drop the time.
+    let mut tuples = Vec::new();
     let aggs: Vec<String> = rendered
         .iter()
-        .map(|(n, t, _)| format!("{} = {t}", ident(n)))
+        .map(|(n, t, _)| {
+            if t.starts_with("arg_max(") || t.starts_with("arg_min(") {
+                let tn = format!("__at{}", tuples.len());
+                let out = format!("({tn}, {}) = {t}", ident(n));
+                tuples.push(tn);
+                out
+            } else {
+                format!("{} = {t}", ident(n))
+            }
+        })
         .collect();
     for (n, ty) in renamed
         .into_iter()
@@ -282,6 +331,9 @@ fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Sp
     match a.mode {
         AggMode::Collapse => {
             pipe.op(format!("summarize {}{by}", aggs.join(", ")));
+            if !tuples.is_empty() {
+                pipe.op(format!("project-away {}", tuples.join(", ")));
+            }
             pipe.events = false;
             let mut avail: std::collections::BTreeSet<String> =
                 keys.iter().map(|k| key_name(k)).collect();
@@ -305,6 +357,9 @@ fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Sp
                     aggs.join(", "),
                     on.join(", ")
                 ));
+            }
+            if !tuples.is_empty() {
+                pipe.op(format!("project-away {}", tuples.join(", ")));
             }
         }
         AggMode::Running => cx.refuse(
@@ -394,7 +449,17 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
         StageKind::Where(e) => filter(cx, pipe, e, scheme),
         StageKind::Rename(pairs) => {
             let mut parts = Vec::new();
+            let mut written: Vec<&String> = Vec::new();
             for (from, to) in pairs {
+                if written.contains(&from) {
+                    cx.refuse(
+                        span,
+                        format!("`rename ... AS {from}, {from} AS {to}`: a pair reads a name an earlier pair of the same command writes (order-dependent)"),
+                        "rename",
+                    );
+                    continue;
+                }
+                written.push(to);
                 if from.contains('*') || to.contains('*') {
                     // `rename Model.* AS *` after tstats: the mapping already
                     // strips the data-model prefix.
@@ -411,11 +476,46 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
                 }
                 let c = cx.field(&FieldRef::new(from.clone(), scheme, span));
                 let ty = c.ty.clone();
+                if ident(to) == c.text {
+                    // Already named so (a data-model key).
+                    cx.computed.insert(to.clone(), ty);
+                    continue;
+                }
                 if c.text
                     .chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
                 {
-                    parts.push(format!("{} = {}", ident(to), c.text));
+                    // `rename a AS b, b AS c`: one rename after the other.
+                    if parts
+                        .iter()
+                        .any(|p: &String| mentions(p, &c.text) || mentions(p, &ident(to)))
+                    {
+                        flush_needs(cx, pipe);
+                        pipe.op(format!("project-rename {}", parts.join(", ")));
+                        parts.clear();
+                    }
+                    let id = ident(to);
+                    let taken = cx.computed.contains_key(to)
+                        || match &cx.available {
+                            Some(av) => av.contains(&id),
+                            None => cx.columns.contains_key(to),
+                        };
+                    if taken {
+                        // Renaming onto an existing field replaces it.
+                        flush_needs(cx, pipe);
+                        if !parts.is_empty() {
+                            pipe.op(format!("project-rename {}", parts.join(", ")));
+                            parts.clear();
+                        }
+                        pipe.op(format!("extend {id} = {}", c.text));
+                        pipe.op(format!("project-away {}", c.text));
+                    } else {
+                        parts.push(format!("{id} = {}", c.text));
+                    }
+                    if let Some(av) = &mut cx.available {
+                        av.remove(&c.text);
+                        av.insert(id);
+                    }
                     cx.computed.insert(to.clone(), ty);
                     cx.computed.remove(from);
                 } else {
@@ -767,7 +867,7 @@ fn threshold(cx: &mut Ctx, pipe: &mut Pipe, t: &Threshold) {
         ));
         conds.push(format!("__distinct{i} >= {n}"));
     }
-    let (keys, renamed) = by_keys(cx, &t.fields, None);
+    let (keys, renamed) = by_keys(cx, &t.fields, None, &[]);
     cx.computed.extend(renamed);
     flush_needs(cx, pipe);
     let by = if keys.is_empty() {
@@ -787,7 +887,7 @@ fn new_terms(cx: &mut Ctx, pipe: &mut Pipe, n: &NewTerms, span: crate::span::Spa
         .iter()
         .map(|f| format!("isnotempty({})", cx.field(f).text))
         .collect();
-    let (keys, renamed) = by_keys(cx, &n.fields, None);
+    let (keys, renamed) = by_keys(cx, &n.fields, None, &[]);
     cx.computed.extend(renamed);
     let t = ident(&cx.time);
     let win = window

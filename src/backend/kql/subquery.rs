@@ -84,7 +84,12 @@ fn output_fields(q: &Query) -> (Option<Vec<FieldRef>>, Option<Vec<FieldRef>>) {
                         .iter()
                         .filter(|(a, b)| !a.contains('*') && !b.contains('*'))
                     {
-                        if let Some(f) = o.iter_mut().find(|f| &f.name == from) {
+                        // A data-model field is renamed by its short name.
+                        let dotted = format!(".{from}");
+                        if let Some(f) = o
+                            .iter_mut()
+                            .find(|f| &f.name == from || f.name.ends_with(&dotted))
+                        {
                             *f = computed(to, f.span);
                         }
                     }
