@@ -290,3 +290,30 @@ fn eql_substring_takes_start_and_end() {
         o.text
     );
 }
+
+#[test]
+fn addtotals_and_fromjson() {
+    let q = kql(
+        "sourcetype=aws:cloudtrail | eval a=1, b=2 | addtotals fieldname=Score a b | table Score",
+    );
+    assert!(
+        q.contains("| extend Score = (coalesce(todouble(todouble(a)), todouble(0)) + coalesce(todouble(todouble(b)), todouble(0)))"),
+        "{q}"
+    );
+    let e = refused("sourcetype=aws:cloudtrail | addtotals");
+    assert!(e.contains("addtotals"), "{e}");
+    let q = kql("sourcetype=aws:cloudtrail | fromjson requestParameters | table bucketName");
+    let l = lines(&q);
+    assert_eq!(
+        l[1],
+        "| extend __params = parse_json(tostring(RequestParameters))"
+    );
+    assert_eq!(
+        l[2],
+        "| project bucketName = tostring(__params[\"bucketName\"])"
+    );
+    assert!(
+        caveats("sourcetype=aws:cloudtrail | fromjson requestParameters")
+            .contains(&"fromjson".to_string())
+    );
+}

@@ -841,6 +841,25 @@ fn extract(cx: &mut Ctx, pipe: &mut Pipe, x: &Extract, span: crate::span::Span) 
             ));
             cx.computed.insert(out, "string".into());
         }
+        ("fromjson", Some(f)) => {
+            // The JSON object's keys: fields the table has no column for are
+            // read from the bag (as after `spath`).
+            let c = cx.field(f);
+            let json = format!("parse_json(tostring({}))", c.text);
+            let bag = if cx.spath_bag {
+                format!("bag_merge({json}, __params)")
+            } else {
+                json
+            };
+            cx.caveat(
+                "fromjson",
+                "fromjson: keys of the JSON object are read for fields the table has no column for; a mapped field keeps its column",
+                Some(span),
+            );
+            flush_needs(cx, pipe);
+            pipe.op(format!("extend __params = {bag}"));
+            cx.spath_bag = true;
+        }
         (m, _) => cx.refuse(
             span,
             format!(
