@@ -551,7 +551,10 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
             flush_needs(cx, pipe);
             if !*drop {
                 // Only the kept columns exist from here on.
-                cx.available = Some(cols.iter().map(|c| key_name(c)).collect());
+                let kept: std::collections::BTreeSet<String> =
+                    cols.iter().map(|c| key_name(c)).collect();
+                cx.computed.retain(|n, _| kept.contains(&ident(n)));
+                cx.available = Some(kept);
                 for c in &cols {
                     if c.contains(" = ") {
                         cx.computed
