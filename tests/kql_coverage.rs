@@ -74,10 +74,7 @@ fn report(g: &Group) -> f64 {
     );
     let mut top: Vec<_> = g.reasons.iter().collect();
     top.sort_by(|a, b| b.1.cmp(a.1));
-    let shown = std::env::var("SIEMC_KQL_REASONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+    let shown = std::env::var("SIEMC_KQL_REASONS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
     for (r, n) in top.iter().take(shown) {
         println!("    {n:>5}  {r}");
     }
