@@ -354,6 +354,9 @@ fn typed(cx: &mut Ctx, s: &Scalar) -> (String, String) {
         Scalar::Lit(Value::Num(n), _) => (n.text.clone(), "real".into()),
         Scalar::Lit(Value::Str(_), _) => (scalar(cx, s), "string".into()),
         Scalar::Arith { op, .. } if *op != ArithOp::Concat => (scalar(cx, s), "real".into()),
+        Scalar::Call { name, .. } if matches!(name.as_str(), "relative_time" | "now" | "time") => {
+            (scalar(cx, s), "datetime".into())
+        }
         _ => (scalar(cx, s), "unknown".into()),
     }
 }

@@ -5,7 +5,7 @@
 use super::ctx::Ctx;
 use super::expr::scalar;
 use super::text::{lit, regex};
-use crate::ir::{Pattern, Regex, RegexFlavor, Scalar, Value};
+use crate::ir::{Pattern, Scalar, Value};
 use crate::span::Span;
 
 fn str_arg(s: &Scalar) -> Option<&str> {
@@ -17,6 +17,9 @@ fn str_arg(s: &Scalar) -> Option<&str> {
 
 pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: Span) -> String {
     let lname = name.to_ascii_lowercase();
+    if let Some(x) = super::funcs_more::call(cx, &lname, args, span) {
+        return x;
+    }
     match (lname.as_str(), args) {
         ("relative_time", [base, spec]) => {
             if let Some(spec) = str_arg(spec) {
@@ -54,13 +57,7 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
         }
         ("match", [s, re]) => {
             if let Some(p) = str_arg(re) {
-                let r = Regex {
-                    pattern: p.to_string(),
-                    flavor: RegexFlavor::Pcre,
-                    anchored: false,
-                    multiline: false,
-                    dot_all: false,
-                };
+                let r = super::funcs_more::pcre(p);
                 let subject = scalar(cx, s);
                 return match regex(&r, false) {
                     Ok(re) => format!(
@@ -147,13 +144,7 @@ pub fn call(cx: &mut Ctx, name: &str, args: &[Scalar], insensitive: bool, span: 
         .map(|(i, a)| {
             if regex_args.contains(&i) {
                 if let Some(p) = str_arg(a) {
-                    let r = Regex {
-                        pattern: p.to_string(),
-                        flavor: RegexFlavor::Pcre,
-                        anchored: false,
-                        multiline: false,
-                        dot_all: false,
-                    };
+                    let r = super::funcs_more::pcre(p);
                     return match regex(&r, false) {
                         Ok(re) => super::text::string(&re),
                         Err(why) => {

@@ -15,10 +15,13 @@
 mod ctx;
 mod expr;
 mod funcs;
+mod funcs_more;
 mod output;
+mod rename;
 mod sequence;
 mod source;
 mod stages;
+mod subquery;
 mod text;
 
 use super::{Options, Output, Status};
@@ -26,7 +29,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::ir::{Query, Rule, StageKind};
 use crate::mapping::KqlMapping;
 use ctx::Ctx;
-use stages::{flush_needs, Pipe};
+use stages::Pipe;
 
 /// The mapping to use: `--mapping FILE` (read once per path) or the
 /// embedded data.
@@ -78,6 +81,7 @@ pub fn convert(rule: &Rule, opts: &Options) -> Output {
             format!("unknown Kusto schema `{schema}` (xdr, sentinel or asim)"),
         )]);
     }
+    funcs_more::set_language(q.language);
     let built = match q.stages.first().map(|s| &s.kind) {
         Some(StageKind::Sequence(seq)) => sequence::build(&m, rule, q, seq, schema, opts.lenient),
         _ => build(&m, rule, q, schema, opts.lenient),
@@ -141,8 +145,14 @@ fn context<'m>(
 
 /// The head of a table query: table, the profile's fixed filter, the source
 /// time range, then the rule's filter.
-pub(crate) fn head(cx: &mut Ctx, q: &Query, filter: Option<&crate::ir::Expr>) -> Pipe {
-    let mut pipe = Pipe::new(cx.table_ref());
+pub(crate) fn head(
+    cx: &mut Ctx,
+    q: &Query,
+    filter: Option<&crate::ir::Expr>,
+    schema: &str,
+) -> Pipe {
+    let mut pipe = Pipe::new(cx.table_ref(), schema);
+    pipe.tables.push(cx.profile.table.clone());
     if let Some(f) = &cx.profile.filter {
         pipe.op(format!("where {f}"));
     }
@@ -159,9 +169,7 @@ pub(crate) fn head(cx: &mut Ctx, q: &Query, filter: Option<&crate::ir::Expr>) ->
     }
     let filter = source::strip_implied(filter, &cx.profile.implies);
     if let Some(f) = filter {
-        let w = expr::expr(cx, &f);
-        flush_needs(cx, &mut pipe);
-        pipe.op(format!("where {w}"));
+        stages::filter(cx, &mut pipe, &f, source::default_scheme(q));
     }
     pipe
 }
@@ -173,9 +181,30 @@ fn build(
     schema: &str,
     lenient: bool,
 ) -> Result<Built, Vec<Diagnostic>> {
+    let (cx, pipe) = table_query(m, q, schema, lenient, window(rule), 0)?;
+    if cx.diags.iter().any(Diagnostic::is_error) {
+        return Err(cx.diags);
+    }
+    Ok(Built {
+        query: pipe.text(),
+        tables: pipe.tables,
+        caveats: cx.caveats,
+    })
+}
+
+/// One table query: the context its source selects, the head, the stages.
+/// `lets` is the number of `let` names already used (for sub-queries).
+pub(crate) fn table_query<'m>(
+    m: &'m KqlMapping,
+    q: &Query,
+    schema: &str,
+    lenient: bool,
+    window: Option<crate::ir::Duration>,
+    lets: usize,
+) -> Result<(Ctx<'m>, Pipe), Vec<Diagnostic>> {
     let facts = source::facts(&q.source, q.filter.as_ref(), &[]);
     let mut cx = context(m, &facts, schema, lenient, q.source.span).map_err(|d| vec![d])?;
-    cx.window = window(rule);
+    cx.window = window;
     if let Some(dm) = &q.source.datamodel {
         cx.cim_prefixes = m
             .map
@@ -185,20 +214,18 @@ fn build(
             .map(|d| format!("{d}."))
             .collect();
     }
-    let mut pipe = head(&mut cx, q, q.filter.as_ref());
+    let mut pipe = head(&mut cx, q, None, schema);
+    pipe.n = lets;
+    let filter = source::strip_implied(q.filter.as_ref(), &cx.profile.implies);
     let scheme = source::default_scheme(q);
-    for st in &q.stages {
-        stages::stage(&mut cx, &mut pipe, st, scheme);
+    if let Some(f) = filter {
+        stages::filter(&mut cx, &mut pipe, &f, scheme);
     }
-    if cx.diags.iter().any(Diagnostic::is_error) {
-        return Err(cx.diags);
-    }
-    Ok(Built {
-        query: pipe.text(),
-        tables: vec![cx.profile.table.clone()],
-        caveats: cx.caveats,
-    })
+    stages::run(&mut cx, &mut pipe, &q.stages, scheme);
+    Ok((cx, pipe))
 }
 
+#[cfg(test)]
+mod spl_tests;
 #[cfg(test)]
 mod tests;

@@ -66,7 +66,7 @@ pub fn build(
                 continue;
             }
         };
-        let mut pipe = head(&mut cx, q, s.filter.as_ref());
+        let mut pipe = head(&mut cx, q, s.filter.as_ref(), schema);
         let mut ext = vec![format!("__t{n} = {}", super::text::ident(&cx.time))];
         let keys: Vec<_> = seq.by.iter().chain(s.by.iter()).collect();
         if keys.len() != nkeys {

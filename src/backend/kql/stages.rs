@@ -13,17 +13,23 @@ pub struct Pipe {
     pub lets: Vec<String>,
     pub body: String,
     pub applied: std::collections::BTreeSet<String>,
-    n: usize,
+    /// `let` names used so far (`__rows1`, ...), shared with sub-queries.
+    pub n: usize,
     /// Whether the rows are still events (not yet aggregated).
     pub events: bool,
-    last_sorted: bool,
+    pub last_sorted: bool,
+    /// The Kusto schema family (`xdr`, `sentinel`, `asim`), for sub-queries.
+    pub schema: String,
+    /// Tables read so far (the head's, then sub-queries').
+    pub tables: Vec<String>,
 }
 
 impl Pipe {
-    pub fn new(head: String) -> Pipe {
+    pub fn new(head: String, schema: &str) -> Pipe {
         Pipe {
             body: head,
             events: true,
+            schema: schema.to_string(),
             ..Pipe::default()
         }
     }
@@ -179,6 +185,38 @@ fn agg(cx: &mut Ctx, a: &Agg, span: crate::span::Span) -> Option<(String, String
         (AggFunc::List, Some((x, _))) => (format!("make_list({x})"), "dynamic"),
         (AggFunc::Earliest, Some((x, s))) if is_time(s, cx) => (format!("min({x})"), "datetime"),
         (AggFunc::Latest, Some((x, s))) if is_time(s, cx) => (format!("max({x})"), "datetime"),
+        // The value of the chronologically latest / earliest event that has
+        // one (a tuple aggregate, see `aggregate`).
+        (AggFunc::Latest | AggFunc::Earliest, Some((x, s))) if !matches!(s, Scalar::Cond(_)) => {
+            let f = if a.func == AggFunc::Latest {
+                "arg_max"
+            } else {
+                "arg_min"
+            };
+            let t = ident(&cx.time);
+            if cx.available.as_ref().is_some_and(|av| !av.contains(&t)) {
+                cx.refuse(
+                    a.span,
+                    format!(
+                        "`{}` after an aggregation that dropped the event time",
+                        a.alias
+                    ),
+                    "latest / earliest",
+                );
+                return None;
+            }
+            let ty = scalar_type(cx, s);
+            let present = if ty == "string" {
+                format!("isnotempty({x})")
+            } else {
+                format!("isnotnull({x})")
+            };
+            return Some((
+                a.alias.clone(),
+                format!("{f}(iff({present}, {t}, datetime(null)), {x})"),
+                ty,
+            ));
+        }
         (AggFunc::Median, Some((x, _))) | (AggFunc::Percentile(_), Some((x, _))) => {
             let p = match a.func {
                 AggFunc::Percentile(p) => p,
@@ -209,6 +247,7 @@ fn by_keys(
     cx: &mut Ctx,
     by: &[FieldRef],
     span: Option<&Duration>,
+    aliases: &[&str],
 ) -> (Vec<String>, Vec<(String, String)>) {
     let mut keys = Vec::new();
     let mut renamed = Vec::new();
@@ -224,10 +263,18 @@ fn by_keys(
             binned = true;
             continue;
         }
-        let (name, k) = named(&f.name, &c);
+        // A data-model key is named without its dataset prefix, as SPL
+        // names it after `drop_dm_object_name` (the prefixed name still
+        // reads it: field resolution strips the prefix).
+        let mut spl = cx.strip_cim(f);
+        if aliases.contains(&spl.as_str()) {
+            // `values(M.x) as x by M.x`: the key keeps its full name.
+            spl = f.name.clone();
+        }
+        let (name, k) = named(&spl, &c);
         if name != c.text {
             // An expression key: later stages read it by its source name.
-            renamed.push((f.name.clone(), c.ty.clone()));
+            renamed.push((spl, c.ty.clone()));
         }
         if !keys.contains(&k) {
             keys.push(k);
@@ -243,10 +290,22 @@ fn by_keys(
 fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Span) {
     let rendered: Vec<(String, String, String)> =
         a.aggs.iter().filter_map(|g| agg(cx, g, span)).collect();
-    let (mut keys, renamed) = by_keys(cx, &a.by, a.span.as_ref());
+    let aliases: Vec<&str> = a.aggs.iter().map(|g| g.alias.as_str()).collect();
+    let (mut keys, renamed) = by_keys(cx, &a.by, a.span.as_ref(), &aliases);
+    // `arg_max(t, x)` returns two columns: name both, drop the time.
+    let mut tuples = Vec::new();
     let aggs: Vec<String> = rendered
         .iter()
-        .map(|(n, t, _)| format!("{} = {t}", ident(n)))
+        .map(|(n, t, _)| {
+            if t.starts_with("arg_max(") || t.starts_with("arg_min(") {
+                let tn = format!("__at{}", tuples.len());
+                let out = format!("({tn}, {}) = {t}", ident(n));
+                tuples.push(tn);
+                out
+            } else {
+                format!("{} = {t}", ident(n))
+            }
+        })
         .collect();
     for (n, ty) in renamed
         .into_iter()
@@ -272,6 +331,9 @@ fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Sp
     match a.mode {
         AggMode::Collapse => {
             pipe.op(format!("summarize {}{by}", aggs.join(", ")));
+            if !tuples.is_empty() {
+                pipe.op(format!("project-away {}", tuples.join(", ")));
+            }
             pipe.events = false;
             let mut avail: std::collections::BTreeSet<String> =
                 keys.iter().map(|k| key_name(k)).collect();
@@ -296,12 +358,61 @@ fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Sp
                     on.join(", ")
                 ));
             }
+            if !tuples.is_empty() {
+                pipe.op(format!("project-away {}", tuples.join(", ")));
+            }
         }
         AggMode::Running => cx.refuse(
             span,
             "running aggregates (streamstats) need row order; not supported",
             "streamstats",
         ),
+    }
+}
+
+/// A condition as `where`; top-level subsearch conjuncts (`[ ... ]`,
+/// `NOT [ ... ]`) become semi-/anti-joins after it.
+pub fn filter(cx: &mut Ctx, pipe: &mut Pipe, e: &Expr, scheme: FieldScheme) {
+    let items: Vec<&Expr> = match &e.kind {
+        ExprKind::And(items) => items.iter().collect(),
+        _ => vec![e],
+    };
+    let sub = |x: &Expr| match &x.kind {
+        ExprKind::Subsearch(q) => Some((q.as_ref().clone(), false)),
+        ExprKind::Not(inner) => match &inner.kind {
+            ExprKind::Subsearch(q) => Some((q.as_ref().clone(), true)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (subs, rest): (Vec<&Expr>, Vec<&Expr>) = items.into_iter().partition(|x| sub(x).is_some());
+    if !rest.is_empty() {
+        let rest = Expr::and(rest.into_iter().cloned().collect(), e.span);
+        let w = expr(cx, &rest);
+        flush_needs(cx, pipe);
+        pipe.op(format!("where {w}"));
+    }
+    for x in subs {
+        if let Some((q, negate)) = sub(x) {
+            super::subquery::semi(cx, pipe, &q, negate, x.span, scheme);
+        }
+    }
+}
+
+/// The stages of a query, in order.
+pub fn run(cx: &mut Ctx, pipe: &mut Pipe, stages: &[Stage], scheme: FieldScheme) {
+    for (i, st) in stages.iter().enumerate() {
+        match &st.kind {
+            StageKind::Rename(pairs)
+                if pairs
+                    .iter()
+                    .any(|(a, b)| a.contains('*') || b.contains('*')) =>
+            {
+                super::rename::rename(cx, pipe, pairs, &stages[i + 1..], st.span, scheme);
+                pipe.last_sorted = false;
+            }
+            _ => stage(cx, pipe, st, scheme),
+        }
     }
 }
 
@@ -335,14 +446,20 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
                 pipe.op(format!("extend {}", g.join(", ")));
             }
         }
-        StageKind::Where(e) => {
-            let w = expr(cx, e);
-            flush_needs(cx, pipe);
-            pipe.op(format!("where {w}"));
-        }
+        StageKind::Where(e) => filter(cx, pipe, e, scheme),
         StageKind::Rename(pairs) => {
             let mut parts = Vec::new();
+            let mut written: Vec<&String> = Vec::new();
             for (from, to) in pairs {
+                if written.contains(&from) {
+                    cx.refuse(
+                        span,
+                        format!("`rename ... AS {from}, {from} AS {to}`: a pair reads a name an earlier pair of the same command writes (order-dependent)"),
+                        "rename",
+                    );
+                    continue;
+                }
+                written.push(to);
                 if from.contains('*') || to.contains('*') {
                     // `rename Model.* AS *` after tstats: the mapping already
                     // strips the data-model prefix.
@@ -359,11 +476,46 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
                 }
                 let c = cx.field(&FieldRef::new(from.clone(), scheme, span));
                 let ty = c.ty.clone();
+                if ident(to) == c.text {
+                    // Already named so (a data-model key).
+                    cx.computed.insert(to.clone(), ty);
+                    continue;
+                }
                 if c.text
                     .chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
                 {
-                    parts.push(format!("{} = {}", ident(to), c.text));
+                    // `rename a AS b, b AS c`: one rename after the other.
+                    if parts
+                        .iter()
+                        .any(|p: &String| mentions(p, &c.text) || mentions(p, &ident(to)))
+                    {
+                        flush_needs(cx, pipe);
+                        pipe.op(format!("project-rename {}", parts.join(", ")));
+                        parts.clear();
+                    }
+                    let id = ident(to);
+                    let taken = cx.computed.contains_key(to)
+                        || match &cx.available {
+                            Some(av) => av.contains(&id),
+                            None => cx.columns.contains_key(to),
+                        };
+                    if taken {
+                        // Renaming onto an existing field replaces it.
+                        flush_needs(cx, pipe);
+                        if !parts.is_empty() {
+                            pipe.op(format!("project-rename {}", parts.join(", ")));
+                            parts.clear();
+                        }
+                        pipe.op(format!("extend {id} = {}", c.text));
+                        pipe.op(format!("project-away {}", c.text));
+                    } else {
+                        parts.push(format!("{id} = {}", c.text));
+                    }
+                    if let Some(av) = &mut cx.available {
+                        av.remove(&c.text);
+                        av.insert(id);
+                    }
                     cx.computed.insert(to.clone(), ty);
                     cx.computed.remove(from);
                 } else {
@@ -399,7 +551,10 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
             flush_needs(cx, pipe);
             if !*drop {
                 // Only the kept columns exist from here on.
-                cx.available = Some(cols.iter().map(|c| key_name(c)).collect());
+                let kept: std::collections::BTreeSet<String> =
+                    cols.iter().map(|c| key_name(c)).collect();
+                cx.computed.retain(|n, _| kept.contains(&ident(n)));
+                cx.available = Some(kept);
                 for c in &cols {
                     if c.contains(" = ") {
                         cx.computed
@@ -541,21 +696,14 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
         }
         StageKind::Threshold(t) => threshold(cx, pipe, t),
         StageKind::NewTerms(n) => new_terms(cx, pipe, n, span),
-        StageKind::Lookup(l) => cx.refuse(
-            span,
-            format!(
-                "the lookup table `{}` (import it as a Sentinel watchlist and join it by hand)",
-                l.table
-            ),
-            "lookup",
-        ),
+        StageKind::Lookup(l) => super::subquery::lookup(cx, pipe, l, span, scheme),
         StageKind::Sequence(_) => cx.refuse(span, "a sequence after other stages", "sequence"),
         StageKind::Sample(_) => cx.refuse(
             span,
             "EQL `sample` (unordered co-occurrence) has no Kusto form here",
             "sample",
         ),
-        StageKind::Join(_) => cx.refuse(span, "the SPL `join`/`append` sub-query", "join"),
+        StageKind::Join(j) => super::subquery::join(cx, pipe, j, span),
         StageKind::Correlation(c) => cx.refuse(
             span,
             format!("the Sigma `{}` correlation", c.kind.as_str()),
@@ -696,6 +844,25 @@ fn extract(cx: &mut Ctx, pipe: &mut Pipe, x: &Extract, span: crate::span::Span) 
             ));
             cx.computed.insert(out, "string".into());
         }
+        ("fromjson", Some(f)) => {
+            // The JSON object's keys: fields the table has no column for are
+            // read from the bag (as after `spath`).
+            let c = cx.field(f);
+            let json = format!("parse_json(tostring({}))", c.text);
+            let bag = if cx.spath_bag {
+                format!("bag_merge({json}, __params)")
+            } else {
+                json
+            };
+            cx.caveat(
+                "fromjson",
+                "fromjson: keys of the JSON object are read for fields the table has no column for; a mapped field keeps its column",
+                Some(span),
+            );
+            flush_needs(cx, pipe);
+            pipe.op(format!("extend __params = {bag}"));
+            cx.spath_bag = true;
+        }
         (m, _) => cx.refuse(
             span,
             format!(
@@ -722,7 +889,7 @@ fn threshold(cx: &mut Ctx, pipe: &mut Pipe, t: &Threshold) {
         ));
         conds.push(format!("__distinct{i} >= {n}"));
     }
-    let (keys, renamed) = by_keys(cx, &t.fields, None);
+    let (keys, renamed) = by_keys(cx, &t.fields, None, &[]);
     cx.computed.extend(renamed);
     flush_needs(cx, pipe);
     let by = if keys.is_empty() {
@@ -742,7 +909,7 @@ fn new_terms(cx: &mut Ctx, pipe: &mut Pipe, n: &NewTerms, span: crate::span::Spa
         .iter()
         .map(|f| format!("isnotempty({})", cx.field(f).text))
         .collect();
-    let (keys, renamed) = by_keys(cx, &n.fields, None);
+    let (keys, renamed) = by_keys(cx, &n.fields, None, &[]);
     cx.computed.extend(renamed);
     let t = ident(&cx.time);
     let win = window

@@ -321,7 +321,8 @@ impl<'a> P<'a> {
             "mvexpand" => CommandKind::MvExpand {
                 field: self.need_word(ws.first().copied(), name_span, "mvexpand", "a field")?,
             },
-            "makemv" | "convert" | "iplocation" | "join" | "append" | "appendcols" => {
+            "makemv" | "convert" | "iplocation" | "join" | "append" | "appendcols"
+            | "addtotals" | "fromjson" => {
                 if matches!(name, "join" | "append" | "appendcols")
                     && !toks.iter().any(|t| matches!(t, Tok::Sub(_)))
                 {

@@ -370,8 +370,86 @@ impl Lowerer {
                     cmd,
                 )
             }
+            "addtotals" => self.addtotals(cmd, toks),
+            "fromjson" => {
+                let Some(f) = pos.first() else {
+                    return Err(
+                        Diagnostic::error(codes::SYNTAX, "`fromjson` needs a field").at(cmd.span)
+                    );
+                };
+                if kv(toks, "prefix").is_some() {
+                    return Ok(Some(
+                        self.warn_opaque(cmd, "`fromjson prefix=` has no IR form yet"),
+                    ));
+                }
+                let field = self.field(&f.text, f.span);
+                stage(
+                    StageKind::Extract(Extract {
+                        method: "fromjson".into(),
+                        field: Some(field),
+                        pattern: String::new(),
+                        outputs: Vec::new(),
+                    }),
+                    cmd,
+                )
+            }
             _ => Some(self.warn_opaque(cmd, "the IR has no stage for this command yet")),
         })
+    }
+
+    /// `addtotals [fieldname=F] f1 f2 ...`: F (default `Total`) is the sum
+    /// of the listed fields' numeric values (others count as 0). Without a
+    /// field list (every numeric field), with wildcards, or with a summary
+    /// row (`col=true`) it stays opaque.
+    fn addtotals(&mut self, cmd: &Command, toks: &[Tok]) -> Option<Stage> {
+        let fields: Vec<&Word> = positional(toks)
+            .into_iter()
+            .filter(|w| w.text != ",")
+            .collect();
+        let flag = |k: &str| kv(toks, k).map(|w| w.text.to_ascii_lowercase());
+        if fields.is_empty()
+            || fields.iter().any(|w| w.text.contains('*'))
+            || flag("col").is_some_and(|v| v == "true" || v == "t")
+            || flag("row").is_some_and(|v| v == "false" || v == "f")
+        {
+            return Some(self.warn_opaque(
+                cmd,
+                "`addtotals` over every numeric field, wildcards, or a summary row has no IR form yet",
+            ));
+        }
+        let name = kv(toks, "fieldname")
+            .map(|w| w.text.clone())
+            .unwrap_or_else(|| "Total".into());
+        let call = |name: &str, args: Vec<Scalar>| Scalar::Call {
+            name: name.into(),
+            args,
+            insensitive: false,
+            span: cmd.span,
+        };
+        let zero = || Scalar::Lit(Value::Num(Number::new("0").expect("0")), cmd.span);
+        let mut sum: Option<Scalar> = None;
+        for w in fields {
+            let f = Scalar::Field(self.field(&w.text, w.span));
+            let term = call("coalesce", vec![call("tonumber", vec![f]), zero()]);
+            sum = Some(match sum {
+                None => term,
+                Some(l) => Scalar::Arith {
+                    op: ArithOp::Add,
+                    left: Box::new(l),
+                    right: Box::new(term),
+                    span: cmd.span,
+                },
+            });
+        }
+        self.computed.insert(name.clone());
+        stage(
+            StageKind::Eval(vec![Assign {
+                name,
+                value: sum.unwrap_or_else(zero),
+                span: cmd.span,
+            }]),
+            cmd,
+        )
     }
 
     /// `convert [timeformat=F] ctime(f) [as g] ...` → eval with strftime/strptime/tonumber.

@@ -44,7 +44,12 @@ impl<'a> P<'a> {
         let mut first = true;
         loop {
             let t = ws(i);
-            let implicit = first && !leading_pipe;
+            // `search ...` at the start names the (otherwise implicit)
+            // search command, as in `[search index=x | fields f]`.
+            let named_search = ident(t).is_some_and(|(r, n)| {
+                n.eq_ignore_ascii_case("search") && r.starts_with(char::is_whitespace)
+            });
+            let implicit = first && !leading_pipe && !named_search;
             if !implicit && (t.is_empty() || t.starts_with('|') || t.starts_with(']')) {
                 let what = if nested && t.starts_with(']') && commands.is_empty() {
                     "a search in the subsearch"
