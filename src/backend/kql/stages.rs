@@ -288,8 +288,26 @@ fn by_keys(
 }
 
 fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crate::span::Span) {
-    let rendered: Vec<(String, String, String)> =
-        a.aggs.iter().filter_map(|g| agg(cx, g, span)).collect();
+    let mut rendered: Vec<(String, String, String)> = Vec::new();
+    let all: Vec<_> = a.aggs.iter().filter_map(|g| agg(cx, g, span)).collect();
+    for r in all {
+        // A name given twice: the rightmost wins (ES|QL STATS); Kusto
+        // refuses duplicate columns.
+        if let Some(i) = rendered.iter().position(|x| x.0 == r.0) {
+            if rendered[i].1 != r.1 {
+                cx.caveat(
+                    "duplicate-alias",
+                    format!(
+                        "the aggregate name `{}` is given twice: the last one is kept",
+                        r.0
+                    ),
+                    Some(span),
+                );
+            }
+            rendered.remove(i);
+        }
+        rendered.push(r);
+    }
     let aliases: Vec<&str> = a.aggs.iter().map(|g| g.alias.as_str()).collect();
     let (mut keys, renamed) = by_keys(cx, &a.by, a.span.as_ref(), &aliases);
     // `arg_max(t, x)` returns two columns: name both, drop the time.
@@ -617,7 +635,12 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
                 .collect();
             flush_needs(cx, pipe);
             pipe.op(format!("where {}", present.join(" and ")));
-            if pipe.events {
+            // The time column may have been projected away (`table` first).
+            let has_time = cx
+                .available
+                .as_ref()
+                .is_none_or(|a| a.contains(&ident(&cx.time)));
+            if pipe.events && has_time {
                 pipe.op(format!(
                     "summarize arg_max({}, *) by {}",
                     ident(&cx.time),

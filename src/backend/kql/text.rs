@@ -35,6 +35,8 @@ pub fn lit(s: &str) -> String {
 }
 
 const KEYWORDS: &[&str] = &[
+    // Kusto's analyzer reads this as the start of a query-results clause.
+    "query_results",
     "and",
     "or",
     "not",
@@ -405,6 +407,7 @@ mod tests {
     fn identifiers_and_timespans() {
         assert_eq!(ident("bytes_in"), "bytes_in");
         assert_eq!(ident("count"), "['count']");
+        assert_eq!(ident("query_results"), "['query_results']");
         assert_eq!(ident("a.b"), "['a.b']");
         assert_eq!(timespan(&Duration::parse("5m").unwrap()), "5m");
         assert_eq!(timespan(&Duration::parse("90s").unwrap()), "90s");
