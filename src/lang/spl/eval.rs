@@ -453,10 +453,18 @@ impl<'a> P<'a> {
 
     /// `func[(arg)] [as alias]` of stats, eventstats, streamstats and tstats.
     pub fn agg_call(&self, t: &'a str) -> R<'a, AggCall> {
-        let Some((r, name)) = ident(t) else {
+        let Some((mut r, name)) = ident(t) else {
             return Err(self.expected(t, "an aggregate function"));
         };
-        let func = name.to_ascii_lowercase();
+        let mut func = name.to_ascii_lowercase();
+        // A decimal percentile (`perc99.95`, `p99.9`): the identifier ends at the dot.
+        if let Some(after) = r.strip_prefix('.').filter(|_| percentile(&func).is_some()) {
+            let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits > 0 {
+                func = format!("{func}.{}", &after[..digits]);
+                r = &after[digits..];
+            }
+        }
         if !is_aggregate(&func) {
             return Err(Diagnostic::error(
                 codes::UNKNOWN_FUNCTION,

@@ -270,3 +270,25 @@ fn multibyte_values_are_not_cut_inside_a_character() {
     let m = filter("TargetUserName=*ڠCert");
     assert!(matches!(m.kind, ExprKind::Match(_)), "{m:?}");
 }
+
+#[test]
+fn decimal_percentiles_are_aggregates() {
+    let q = lower("x | stats perc99.95(n) as hi, p50(n), exactperc2.5(n) by c");
+    let StageKind::Aggregate(a) = &q.query.stages[0].kind else {
+        panic!("{:?}", q.query.stages)
+    };
+    let funcs: Vec<&AggFunc> = a.aggs.iter().map(|g| &g.func).collect();
+    assert_eq!(
+        funcs,
+        [
+            &AggFunc::Percentile(99.95),
+            &AggFunc::Percentile(50.0),
+            // exactperc/upperperc keep their name (the matcher and the
+            // back-ends tell the methods apart by it).
+            &AggFunc::Other("exactperc2.5".into())
+        ]
+    );
+    assert_eq!(a.aggs[0].alias, "hi");
+    // Not a percentile: the dot still ends the name.
+    assert_eq!(err("x | stats count.5(n)").code, codes::UNEXPECTED_TOKEN);
+}
