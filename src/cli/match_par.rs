@@ -88,6 +88,17 @@ pub fn run(
     });
 }
 
+/// What an evaluated record became.
+fn outcome(r: Result<Vec<Alert>, String>, bytes: usize, line: usize) -> Outcome {
+    match r {
+        Ok(alerts) => Outcome::Event {
+            bytes: bytes as u64,
+            alerts,
+        },
+        Err(message) => Outcome::Bad { line, message },
+    }
+}
+
 fn next(rx: &Mutex<Receiver<Batch>>) -> Option<Batch> {
     rx.lock().ok()?.recv().ok()
 }
@@ -106,16 +117,7 @@ fn evaluate(engine: &Engine, w: &mut Worker, b: &Batch) -> Vec<Outcome> {
             },
             Ok((a, z)) => {
                 let raw = &b.data[*a..*z];
-                match engine.eval_shared(w, raw, i) {
-                    Ok(alerts) => Outcome::Event {
-                        bytes: raw.len() as u64,
-                        alerts,
-                    },
-                    Err(message) => Outcome::Bad {
-                        line: *line,
-                        message,
-                    },
-                }
+                outcome(engine.eval_shared(w, raw, i), raw.len(), *line)
             }
         })
         .collect()
@@ -196,16 +198,7 @@ fn sequential(
                     message,
                 },
                 Ok(raw) => {
-                    let o = match engine.eval(&raw, i) {
-                        Ok(alerts) => Outcome::Event {
-                            bytes: raw.len() as u64,
-                            alerts,
-                        },
-                        Err(message) => Outcome::Bad {
-                            line: rec.line,
-                            message,
-                        },
-                    };
+                    let o = outcome(engine.eval(&raw, i), raw.len(), rec.line);
                     sp.recycle(raw);
                     o
                 }

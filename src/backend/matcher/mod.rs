@@ -16,6 +16,7 @@ pub mod route;
 mod sample;
 pub mod scalar;
 mod seq;
+mod split;
 mod state;
 pub mod strmatch;
 pub mod time;
@@ -319,11 +320,15 @@ impl Engine {
         w.arena.reset();
         let ev = self.view(&w.arena, &mut w.scratch, &mut w.cand, raw)?;
         let mut alerts = Vec::new();
+        let mut ts = None;
         for &i in &w.cand {
             if let Kind::Stateless(n) = &self.rules[i as usize].kind {
                 if pred::eval(n, &ev) {
-                    let ts = ev.first(self.fields.time).and_then(time::leaf_millis);
-                    alerts.push(stateless_alert(i as usize, index, ts, raw));
+                    // The event's time, read once, when it first alerts.
+                    let t = *ts.get_or_insert_with(|| {
+                        ev.first(self.fields.time).and_then(time::leaf_millis)
+                    });
+                    alerts.push(stateless_alert(i as usize, index, t, raw));
                 }
             }
         }
