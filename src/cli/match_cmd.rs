@@ -210,10 +210,11 @@ pub fn run(a: Args) -> i32 {
     let _ = out.flush();
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     eprintln!(
-        "siemc match: {} rules ({} refused, {load_errors} with errors, {} prefiltered), {events} events read, {bad} bad records, {:.0} events/s, {:.1} MB/s",
+        "siemc match: {} rules ({} refused, {load_errors} with errors, {} prefiltered, {} decided by the index), {events} events read, {bad} bad records, {:.0} events/s, {:.1} MB/s",
         engine.len(),
         refused.len(),
         engine.prefiltered_rules(),
+        engine.decided_rules(),
         events as f64 / secs,
         bytes as f64 / secs / 1e6
     );

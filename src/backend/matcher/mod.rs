@@ -7,11 +7,13 @@
 
 mod aggs;
 mod corr;
+pub mod exact;
 pub mod fields;
 pub mod json;
 mod pipeline;
 pub mod pred;
 pub mod prefilter;
+mod reqlit;
 pub mod route;
 mod sample;
 pub mod scalar;
@@ -28,7 +30,7 @@ use crate::ir::{
 use crate::span::Span;
 use fields::{EventView, FieldTable};
 use pred::{Ctx, Node, Refusal};
-use prefilter::Scratch;
+use prefilter::{Scratch, DECIDED};
 use route::Router;
 use state::Stateful;
 use std::collections::HashSet;
@@ -209,12 +211,13 @@ impl Engine {
                 let filter = full_filter(q);
                 pred::compile(&filter, &mut cx).map(|n| {
                     let cat = q.source.logsource.as_ref().and_then(|l| l.category.clone());
-                    reqs.push((prefilter::formula(&filter, cx.fields), cat));
+                    let exact = exact::exact(&filter, cx.fields);
+                    reqs.push((prefilter::formula(&filter, cx.fields), exact, cat));
                     Kind::Stateless(n)
                 })
             } else {
                 Stateful::compile(rule, q, &mut cx).map(|s| {
-                    reqs.push((prefilter::Req::True, None));
+                    reqs.push((prefilter::Req::True, None, None));
                     Kind::Stateful(Box::new(s))
                 })
             };
@@ -285,6 +288,11 @@ impl Engine {
     }
 
     /// Rules the literal index can rule out without evaluating them.
+    /// Rules the literal index decides on its own (see `exact.rs`).
+    pub fn decided_rules(&self) -> usize {
+        self.router.decided_rules()
+    }
+
     pub fn prefiltered_rules(&self) -> usize {
         self.router.filtered_rules()
     }
@@ -321,9 +329,10 @@ impl Engine {
         let ev = self.view(&w.arena, &mut w.scratch, &mut w.cand, raw)?;
         let mut alerts = Vec::new();
         let mut ts = None;
-        for &i in &w.cand {
+        for &c in &w.cand {
+            let i = c & !DECIDED;
             if let Kind::Stateless(n) = &self.rules[i as usize].kind {
-                if pred::eval(n, &ev) {
+                if c & DECIDED != 0 || pred::eval(n, &ev) {
                     // The event's time, read once, when it first alerts.
                     let t = *ts.get_or_insert_with(|| {
                         ev.first(self.fields.time).and_then(time::leaf_millis)
@@ -364,11 +373,11 @@ impl Engine {
             self.max_time = Some(self.max_time.map_or(t, |m| m.max(t)));
         }
         let mut alerts = Vec::new();
-        for &i in cand {
-            let i = i as usize;
+        for &c in cand {
+            let i = (c & !DECIDED) as usize;
             match &mut self.rules[i].kind {
                 Kind::Stateless(n) => {
-                    if pred::eval(n, ev) {
+                    if c & DECIDED != 0 || pred::eval(n, ev) {
                         alerts.push(stateless_alert(i, index, ts, raw));
                     }
                 }

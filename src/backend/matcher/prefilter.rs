@@ -19,10 +19,13 @@
 //! scanned as decoded strings, ASCII ones with ASCII case folding and the
 //! others after [`index_fold`] (so `K` (Kelvin sign) still finds `k`).
 
+use super::exact::{marks_of, Decider, Exact, MARKS};
 use super::fields::{EventView, FieldId, FieldTable};
+use super::reqlit;
 use super::strmatch::regex_source;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use rayon::prelude::*;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use std::collections::HashMap;
 
@@ -167,17 +170,15 @@ pub fn index_fold(s: &str) -> String {
 }
 
 /// Literals one of which every match of a regex contains: its literal
-/// prefixes, or else its suffixes (as `regex-syntax` extracts them, case
-/// variants included), folded and de-duplicated. `None` when the set is
-/// unbounded or has a fragment too short to be worth indexing.
+/// prefixes, its suffixes (as `regex-syntax` extracts them, case variants
+/// included), or literals inside it ([`reqlit::required`]), whichever set
+/// has the longest shortest member; folded and de-duplicated. `None` when
+/// no set is bounded with every fragment long enough to be worth indexing.
 pub fn regex_fragments(src: &str) -> Option<Vec<String>> {
     let hir = regex_syntax::ParserBuilder::new().build().parse(src).ok()?;
-    let usable = |kind| -> Option<Vec<String>> {
-        let seq = Extractor::new().kind(kind).extract(&hir);
+    let usable = |lits: Vec<String>| -> Option<Vec<String>> {
         let mut out: Vec<String> = Vec::new();
-        for lit in seq.literals()? {
-            let text = std::str::from_utf8(lit.as_bytes()).ok()?;
-            let l = index_fold(text);
+        for l in lits {
             if l.is_ascii() && l.len() < MIN_LIT || l.is_empty() {
                 return None;
             }
@@ -187,7 +188,26 @@ pub fn regex_fragments(src: &str) -> Option<Vec<String>> {
         }
         (!out.is_empty()).then_some(out)
     };
-    usable(ExtractKind::Prefix).or_else(|| usable(ExtractKind::Suffix))
+    let extracted = |kind| -> Option<Vec<String>> {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let lits = seq
+            .literals()?
+            .iter()
+            .map(|l| std::str::from_utf8(l.as_bytes()).ok().map(index_fold))
+            .collect::<Option<Vec<String>>>()?;
+        usable(lits)
+    };
+    [
+        extracted(ExtractKind::Prefix),
+        extracted(ExtractKind::Suffix),
+        reqlit::required(&hir).and_then(usable),
+    ]
+    .into_iter()
+    .flatten()
+    .max_by_key(|set| {
+        let min = set.iter().map(String::len).min().unwrap_or(0);
+        (min.min(16), -(set.len() as i64))
+    })
 }
 
 /// A formula over literal ids, evaluated on the marks of one event.
@@ -205,7 +225,7 @@ impl Formula {
         match self {
             Formula::True => true,
             Formula::False => false,
-            Formula::Lit(p) => mark[*p as usize],
+            Formula::Lit(p) => mark[*p as usize * MARKS],
             Formula::And(xs) => xs.iter().all(|x| x.holds(mark)),
             Formula::Or(xs) => xs.iter().any(|x| x.holds(mark)),
         }
@@ -219,11 +239,36 @@ struct FieldScan {
     lits: Vec<u32>,
 }
 
+/// One field's automaton over its fragments (ASCII case-insensitive): a
+/// DFA, the fastest scan, unless the set is so large (thousands of
+/// command-line fragments) that a DFA would be tens of MB, slow to build
+/// and out of cache; then a contiguous NFA.
+fn build_scan(pats: &[(String, u32)]) -> Result<AhoCorasick, aho_corasick::BuildError> {
+    let kind = if pats.len() <= 1000 {
+        AhoCorasickKind::DFA
+    } else {
+        AhoCorasickKind::ContiguousNFA
+    };
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(kind))
+        .prefilter(false)
+        .build(pats.iter().map(|(l, _)| l))
+        .or_else(|_| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(pats.iter().map(|(l, _)| l))
+        })
+}
+
 /// Per-event scratch space of the index.
 #[derive(Default)]
 pub struct Scratch {
+    /// [`MARKS`] positional marks per literal (see `exact.rs`).
     mark: Vec<bool>,
     touched: Vec<u32>,
+    /// A scanned value was not ASCII: the marks do not decide rules.
+    non_ascii: bool,
     /// One routing group's candidates (see `Router::candidates`).
     pub(crate) local: Vec<u32>,
 }
@@ -232,6 +277,8 @@ pub struct Scratch {
 pub struct Prefilter {
     scans: Vec<FieldScan>,
     formulas: Vec<Formula>,
+    /// Rules the marks decide, with their exact condition.
+    deciders: Vec<Option<Decider>>,
     /// Rules triggered by each literal.
     lit_rules: Vec<Vec<u32>>,
     /// Rules that are always candidates.
@@ -272,14 +319,29 @@ impl Lits {
     }
 }
 
+/// Set on a candidate rule (`Prefilter::candidates`, `Router::candidates`)
+/// that the marks have decided: it matches, with no evaluation.
+pub const DECIDED: u32 = 1 << 31;
+
 impl Prefilter {
     /// `reqs[i]`: the literal formula of rule `i` (`Req::True`: always a candidate).
     pub fn new(reqs: &[Req]) -> Prefilter {
+        let rules: Vec<(Req, Option<Exact>)> = reqs.iter().map(|r| (r.clone(), None)).collect();
+        Prefilter::with_exact(&rules)
+    }
+
+    /// [`Prefilter::new`] with, per rule, its exact condition when it has one.
+    pub fn with_exact(rules: &[(Req, Option<Exact>)]) -> Prefilter {
         let mut lits = Lits::default();
         let mut always = Vec::new();
         let mut formulas = Vec::new();
-        for (i, r) in reqs.iter().enumerate() {
+        let mut deciders = Vec::new();
+        for (i, (r, x)) in rules.iter().enumerate() {
             formulas.push(lits.lower(r));
+            deciders.push(
+                x.as_ref()
+                    .map(|x| Decider::new(x, &mut |f, l| lits.intern(f, l))),
+            );
             match r.trigger() {
                 None => always.push(i as u32),
                 Some(set) => {
@@ -295,26 +357,14 @@ impl Prefilter {
         let mut scans = Vec::new();
         let mut by_field: Vec<_> = lits.by_field.into_iter().collect();
         by_field.sort_by_key(|(f, _)| *f);
-        for (field, pats) in by_field {
-            // A DFA for small sets (fastest scan); a contiguous NFA for large
-            // ones (a DFA over thousands of fragments is tens of MB, slow to
-            // build and out of cache).
-            let kind = if pats.len() <= 200 {
-                AhoCorasickKind::DFA
-            } else {
-                AhoCorasickKind::ContiguousNFA
-            };
-            let built = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(kind))
-                .prefilter(false)
-                .build(pats.iter().map(|(l, _)| l))
-                .or_else(|_| {
-                    AhoCorasick::builder()
-                        .ascii_case_insensitive(true)
-                        .build(pats.iter().map(|(l, _)| l))
-                });
-            match built {
+        // The automata are independent: built on every core (the largest,
+        // over thousands of command-line fragments, dominates load time).
+        let built: Vec<_> = by_field
+            .into_par_iter()
+            .map(|(field, pats)| (field, build_scan(&pats), pats))
+            .collect();
+        for (field, ac, pats) in built {
+            match ac {
                 Ok(ac) => scans.push(FieldScan {
                     field,
                     ac,
@@ -330,6 +380,12 @@ impl Prefilter {
                     for f in &mut formulas {
                         f.assume(&ids);
                     }
+                    // Their marks are never set: such rules are evaluated.
+                    for d in &mut deciders {
+                        if d.as_ref().is_some_and(|d| d.mentions(&ids)) {
+                            *d = None;
+                        }
+                    }
                 }
             }
         }
@@ -338,10 +394,16 @@ impl Prefilter {
         Prefilter {
             scans,
             formulas,
+            deciders,
             lit_rules: lits.rules,
             always,
-            rules: reqs.len(),
+            rules: rules.len(),
         }
+    }
+
+    /// How many rules the index decides (no evaluation for ASCII values).
+    pub fn decided_rules(&self) -> usize {
+        self.deciders.iter().filter(|d| d.is_some()).count()
     }
 
     /// How many rules the index can rule out.
@@ -349,11 +411,13 @@ impl Prefilter {
         self.rules - self.always.len()
     }
 
-    /// The candidate rules for an event, into `out` (sorted, unique).
+    /// The candidate rules for an event, into `out` (sorted, unique); those
+    /// the marks decide (they match) carry [`DECIDED`].
     pub fn candidates(&self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
         out.clear();
         out.extend_from_slice(&self.always);
-        s.mark.resize(self.lit_rules.len(), false);
+        s.mark.resize(self.lit_rules.len() * MARKS, false);
+        s.non_ascii = false;
         for scan in &self.scans {
             for (leaf, _) in ev.values(scan.field) {
                 let Some(text) = leaf.text() else { continue };
@@ -361,15 +425,22 @@ impl Prefilter {
                 let hay: &str = if text.is_ascii() {
                     &text
                 } else {
+                    s.non_ascii = true;
                     folded = index_fold(&text);
                     &folded
                 };
                 for m in scan.ac.find_overlapping_iter(hay) {
                     let id = scan.lits[m.pattern().as_usize()];
-                    if !s.mark[id as usize] {
-                        s.mark[id as usize] = true;
-                        s.touched.push(id);
+                    let base = id as usize * MARKS;
+                    if !s.mark[base] {
                         out.extend_from_slice(&self.lit_rules[id as usize]);
+                    }
+                    for off in marks_of(m.start(), m.end(), hay.len()) {
+                        let k = base + off as usize;
+                        if !s.mark[k] {
+                            s.mark[k] = true;
+                            s.touched.push(k as u32);
+                        }
                     }
                 }
             }
@@ -378,9 +449,15 @@ impl Prefilter {
             out.sort_unstable();
             out.dedup();
         }
-        out.retain(|r| self.formulas[*r as usize].holds(&s.mark));
-        for id in s.touched.drain(..) {
-            s.mark[id as usize] = false;
+        out.retain_mut(|r| match &self.deciders[*r as usize] {
+            Some(d) if !s.non_ascii => {
+                *r |= DECIDED;
+                d.holds(&s.mark)
+            }
+            _ => self.formulas[*r as usize].holds(&s.mark),
+        });
+        for k in s.touched.drain(..) {
+            s.mark[k as usize] = false;
         }
     }
 }
@@ -427,6 +504,10 @@ mod tests {
         assert_eq!(index_fold("xας"), "xασ");
         assert_eq!(
             regex_fragments(r"cmd.{0,5}(?:/c|/r).+powershell").as_deref(),
+            Some(&["powershell".to_string()][..])
+        );
+        assert_eq!(
+            regex_fragments(r"^cmd.{0,5}(?:/c|/r)").as_deref(),
             Some(&["cmd".to_string()][..])
         );
         // Case variants of an insensitive regex fold to one fragment (which

@@ -7,8 +7,9 @@
 //! `process where` needs no routing here: its `event.category` test is a
 //! literal of the rule's formula in the index.
 
+use super::exact::Exact;
 use super::fields::{EventView, FieldId, FieldTable};
-use super::prefilter::{Prefilter, Req, Scratch};
+use super::prefilter::{Prefilter, Req, Scratch, DECIDED};
 use crate::ir::{FieldRef, FieldScheme};
 use crate::span::Span;
 
@@ -53,6 +54,10 @@ pub(crate) const SYSMON_PROVIDER: &str = "Microsoft-Windows-Sysmon";
 pub(crate) fn sysmon_ids(category: &str) -> Option<&'static [u32]> {
     category_index(category).map(|i| SYSMON[i].1)
 }
+
+/// What the router needs of a rule: its literal formula, its exact
+/// condition (when the index decides it) and its logsource category.
+pub type RouteRule = (Req, Option<Exact>, Option<String>);
 
 struct Group {
     /// Index into [`SYSMON`]; `None`: rules that meet every event.
@@ -115,10 +120,14 @@ fn category_index(c: &str) -> Option<usize> {
 
 impl Router {
     /// `rules[i]`: rule `i`'s literal formula and Sigma logsource category.
-    pub fn new(rules: Vec<(Req, Option<String>)>, fields: &mut FieldTable) -> Router {
+    /// Per rule: its literal formula, its exact condition (when the index
+    /// decides it) and its Sigma logsource category.
+    pub fn new(rules: Vec<RouteRule>, fields: &mut FieldTable) -> Router {
         let sysmon = SysmonId::new(fields);
-        let mut parts: Vec<(Option<usize>, Vec<Req>, Vec<u32>)> = Vec::new();
-        for (i, (req, cat)) in rules.into_iter().enumerate() {
+        // Per category: its rules' index inputs and their numbers.
+        type Part = (Option<usize>, Vec<(Req, Option<Exact>)>, Vec<u32>);
+        let mut parts: Vec<Part> = Vec::new();
+        for (i, (req, exact, cat)) in rules.into_iter().enumerate() {
             let c = cat.as_deref().and_then(category_index);
             let g = match parts.iter().position(|p| p.0 == c) {
                 Some(g) => g,
@@ -127,14 +136,14 @@ impl Router {
                     parts.len() - 1
                 }
             };
-            parts[g].1.push(req);
+            parts[g].1.push((req, exact));
             parts[g].2.push(i as u32);
         }
         let groups = parts
             .into_iter()
             .map(|(category, reqs, rules)| Group {
                 category,
-                index: Prefilter::new(&reqs),
+                index: Prefilter::with_exact(&reqs),
                 rules,
             })
             .collect();
@@ -142,6 +151,10 @@ impl Router {
     }
 
     /// Rules the index can rule out without evaluating them.
+    pub fn decided_rules(&self) -> usize {
+        self.groups.iter().map(|g| g.index.decided_rules()).sum()
+    }
+
     pub fn filtered_rules(&self) -> usize {
         self.groups.iter().map(|g| g.index.filtered_rules()).sum()
     }
@@ -170,10 +183,14 @@ impl Router {
                 continue;
             }
             g.index.candidates(ev, s, &mut local);
-            out.extend(local.iter().map(|r| g.rules[*r as usize]));
+            out.extend(
+                local
+                    .iter()
+                    .map(|r| g.rules[(r & !DECIDED) as usize] | (r & DECIDED)),
+            );
         }
         s.local = local;
-        out.sort_unstable();
+        out.sort_unstable_by_key(|r| r & !DECIDED);
     }
 }
 
@@ -184,7 +201,7 @@ mod tests {
     #[test]
     fn sysmon_events_meet_their_category_only() {
         let mut t = FieldTable::new();
-        let r = |c: Option<&str>| (Req::True, c.map(String::from));
+        let r = |c: Option<&str>| (Req::True, None, c.map(String::from));
         let router = Router::new(
             vec![
                 r(Some("process_creation")),
@@ -226,7 +243,10 @@ mod single_group_tests {
     #[test]
     fn one_category_still_routes() {
         let mut t = FieldTable::new();
-        let router = Router::new(vec![(Req::True, Some("process_creation".into()))], &mut t);
+        let router = Router::new(
+            vec![(Req::True, None, Some("process_creation".into()))],
+            &mut t,
+        );
         let (mut s, mut out) = (Scratch::default(), Vec::new());
         let file_event = format!(r#"{{"EventID":11,"Channel":"{SYSMON_CHANNEL}"}}"#);
         let ev = EventView::parse(&t, &file_event).unwrap();

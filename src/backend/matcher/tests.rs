@@ -269,3 +269,62 @@ fn refuses_backtracking_regex_by_name() {
     assert_eq!(refused.len(), 1);
     assert!(refused[0].message.contains("lookaround"));
 }
+
+/// Rules the literal index decides (`exact.rs`) give the verdicts of plain
+/// evaluation, on ASCII values and (by falling back) on non-ASCII ones.
+#[test]
+fn index_decided_rules_agree_with_evaluation() {
+    let s = FieldScheme::Sigma;
+    let i = Case::Insensitive;
+    let any = Quantifier::Any;
+    let rules = [
+        m("Image", s, &[r"*\cmd.exe", "*powershell*"], i, any),
+        m("Image", s, &[r"C:\Windows\*"], i, any),
+        m("CommandLine", s, &["whoami"], i, any),
+        m("CommandLine", s, &["*-enc*", "*/c*"], i, Quantifier::All),
+        Expr::and(
+            vec![
+                m("Image", s, &["*.exe"], i, any),
+                Expr::not(m("CommandLine", s, &["* /c *"], i, any), sp()),
+            ],
+            sp(),
+        ),
+        // A windash-style non-ASCII dash: never in an ASCII value.
+        m("CommandLine", s, &["*–enc*", "*-enc*"], i, any),
+        // The Kelvin sign folds to ASCII `k`: not decided, still right.
+        m("CommandLine", s, &["*\u{212A}ill*"], i, any),
+    ];
+    let rules: Vec<Rule> = rules
+        .into_iter()
+        .enumerate()
+        .map(|(n, f)| rule(&n.to_string(), Language::Sigma, f, vec![]))
+        .collect();
+    let (e, _) = Engine::compile(&rules);
+    assert_eq!(e.decided_rules(), 6, "every rule but the Kelvin one");
+    let events = [
+        r#"{"Image":"C:\\Windows\\System32\\CMD.EXE","CommandLine":"cmd /c whoami"}"#,
+        r#"{"Image":"c:\\windows\\x.exe","CommandLine":"WHOAMI"}"#,
+        r#"{"Image":"D:\\PowerShell\\pwsh.exe","CommandLine":"x -ENC y /C z"}"#,
+        r#"{"Image":["a.exe","C:\\Windows\\cmd.exe"],"CommandLine":["-enc","/c"]}"#,
+        r#"{"Image":"cmd.exe","CommandLine":"whoami "}"#,
+        r#"{"Image":"C:\\Windows\\x.exe","CommandLine":"x –enc y"}"#,
+        r#"{"Image":"C:\\Windows\\x.exe","CommandLine":"KILL \u212Aill"}"#,
+        r#"{"Image":"ÄÖ\\cmd.exe","CommandLine":"whoami"}"#,
+        r#"{"Image":1,"CommandLine":null}"#,
+        r#"{"Other":"cmd.exe"}"#,
+    ];
+    let mut w = Worker::default();
+    for (n, ev) in events.iter().enumerate() {
+        let got: Vec<usize> = e
+            .eval_shared(&mut w, ev.as_bytes(), n as u64)
+            .unwrap()
+            .iter()
+            .map(|a| a.rule)
+            .collect();
+        let view = EventView::parse(&e.fields, ev).unwrap();
+        let want: Vec<usize> = (0..e.rules.len())
+            .filter(|&r| matches!(&e.rules[r].kind, Kind::Stateless(n) if pred::eval(n, &view)))
+            .collect();
+        assert_eq!(got, want, "event {n}: {ev}");
+    }
+}

@@ -1,0 +1,186 @@
+//! Rules decided by the literal index alone.
+//!
+//! Most Sigma conditions are and/or/not over case-insensitive `equals`,
+//! `startswith`, `endswith` and `contains` tests of ASCII literals. The
+//! index's automata already find every occurrence of every literal in every
+//! value of the fields they scan, with its position; an occurrence at the
+//! start of a value, at its end, or both, decides `startswith`, `endswith`
+//! and `equals` as surely as `contains`. For such a rule the condition over
+//! these *positional marks* is the condition itself, not only a necessary
+//! one, and the rule needs no evaluation.
+//!
+//! Exactness holds for ASCII values (the string tests fold ASCII case as the
+//! automata do); an event with a non-ASCII value in a scanned field is
+//! evaluated the ordinary way.
+
+use super::fields::{FieldId, FieldTable};
+use super::prefilter::index_fold;
+use super::strmatch::fold;
+use crate::ir::{ArrayMode, Case, Expr, ExprKind, MatchKind, Part, Quantifier, Value};
+
+/// Where in a value a literal must occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pos {
+    /// Anywhere (`contains`).
+    Any = 0,
+    /// At the start (`startswith`).
+    Start = 1,
+    /// At the end (`endswith`).
+    End = 2,
+    /// The whole value (`equals`).
+    Whole = 3,
+}
+
+/// Marks per literal: one per [`Pos`].
+pub const MARKS: usize = 4;
+
+/// A condition over positional literal marks, before literals are numbered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exact {
+    Const(bool),
+    /// The literal (lower case ASCII) occurs at `Pos` in a value of the field.
+    Lit(FieldId, String, Pos),
+    And(Vec<Exact>),
+    Or(Vec<Exact>),
+    Not(Box<Exact>),
+}
+
+/// The exact condition of a filter, when every test in it is a
+/// case-insensitive literal test the index decides; `None` otherwise.
+pub fn exact(e: &Expr, fields: &mut FieldTable) -> Option<Exact> {
+    Some(match &e.kind {
+        ExprKind::And(items) => Exact::And(
+            items
+                .iter()
+                .map(|i| exact(i, fields))
+                .collect::<Option<_>>()?,
+        ),
+        ExprKind::Or(items) => Exact::Or(
+            items
+                .iter()
+                .map(|i| exact(i, fields))
+                .collect::<Option<_>>()?,
+        ),
+        ExprKind::Not(inner) => Exact::Not(Box::new(exact(inner, fields)?)),
+        ExprKind::Const(b) => Exact::Const(*b),
+        ExprKind::Match(m) => {
+            if m.field.name_pattern.is_some()
+                || m.case != Case::Insensitive
+                || m.kind != MatchKind::Whole
+                || m.array != ArrayMode::Any
+                || m.values.is_empty()
+            {
+                return None;
+            }
+            let id = fields.intern(&m.field);
+            let lits = m
+                .values
+                .iter()
+                .map(|v| match v {
+                    Value::Str(p) => {
+                        let (lit, pos) = match p.0.as_slice() {
+                            [Part::Lit(l)] => (l, Pos::Whole),
+                            [Part::Lit(l), Part::AnyRun] => (l, Pos::Start),
+                            [Part::AnyRun, Part::Lit(l)] => (l, Pos::End),
+                            [Part::AnyRun, Part::Lit(l), Part::AnyRun] => (l, Pos::Any),
+                            _ => return None,
+                        };
+                        if lit.is_empty() {
+                            return None;
+                        }
+                        if lit.is_ascii() {
+                            return Some(Exact::Lit(id, lit.to_ascii_lowercase(), pos));
+                        }
+                        // A literal that stays non-ASCII when folded is never
+                        // in an ASCII value, and its folded form is never
+                        // found in one: the mark is right, and a non-ASCII
+                        // value is evaluated anyway. (`K`, the Kelvin sign,
+                        // folds to ASCII `k`: not decided here.)
+                        let folded = index_fold(lit);
+                        (!fold(lit).is_ascii() && !folded.is_ascii())
+                            .then_some(Exact::Lit(id, folded, pos))
+                    }
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            match m.quantifier {
+                Quantifier::Any => Exact::Or(lits),
+                Quantifier::All => Exact::And(lits),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// [`Exact`] with literals numbered: `mark` indexes the index's marks.
+#[derive(Debug, Clone)]
+pub enum Decider {
+    Const(bool),
+    Mark(u32),
+    And(Vec<Decider>),
+    Or(Vec<Decider>),
+    Not(Box<Decider>),
+}
+
+impl Decider {
+    /// Number the literals of an exact condition with `id(field, literal)`.
+    pub fn new(x: &Exact, id: &mut impl FnMut(FieldId, &str) -> u32) -> Decider {
+        match x {
+            Exact::Const(b) => Decider::Const(*b),
+            Exact::Lit(f, l, pos) => Decider::Mark(id(*f, l) * MARKS as u32 + *pos as u32),
+            Exact::And(xs) => Decider::And(xs.iter().map(|x| Decider::new(x, id)).collect()),
+            Exact::Or(xs) => Decider::Or(xs.iter().map(|x| Decider::new(x, id)).collect()),
+            Exact::Not(x) => Decider::Not(Box::new(Decider::new(x, id))),
+        }
+    }
+
+    /// Whether a mark of one of these literals is read.
+    pub fn mentions(&self, lits: &[u32]) -> bool {
+        match self {
+            Decider::Const(_) => false,
+            Decider::Mark(m) => lits.contains(&(m / MARKS as u32)),
+            Decider::And(xs) | Decider::Or(xs) => xs.iter().any(|x| x.mentions(lits)),
+            Decider::Not(x) => x.mentions(lits),
+        }
+    }
+
+    pub fn holds(&self, mark: &[bool]) -> bool {
+        match self {
+            Decider::Const(b) => *b,
+            Decider::Mark(m) => mark[*m as usize],
+            Decider::And(xs) => xs.iter().all(|x| x.holds(mark)),
+            Decider::Or(xs) => xs.iter().any(|x| x.holds(mark)),
+            Decider::Not(x) => !x.holds(mark),
+        }
+    }
+}
+
+/// The marks an occurrence of a literal at `start..end` of a value of
+/// length `len` sets (as offsets from the literal's first mark).
+pub fn marks_of(start: usize, end: usize, len: usize) -> impl Iterator<Item = u32> {
+    let s = start == 0;
+    let e = end == len;
+    [
+        Some(Pos::Any),
+        s.then_some(Pos::Start),
+        e.then_some(Pos::End),
+        (s && e).then_some(Pos::Whole),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| p as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_decide_the_test_kind() {
+        let m = |s, e, l| marks_of(s, e, l).collect::<Vec<_>>();
+        assert_eq!(m(0, 3, 3), vec![0, 1, 2, 3]);
+        assert_eq!(m(0, 3, 5), vec![0, 1]);
+        assert_eq!(m(2, 5, 5), vec![0, 2]);
+        assert_eq!(m(1, 3, 5), vec![0]);
+    }
+}
