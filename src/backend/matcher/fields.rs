@@ -194,6 +194,8 @@ pub struct EventView<'a> {
     vals: Vec<(u32, bool, u32)>,
     /// Every string of the event (only when keyword searches need them).
     pub strings: Vec<Leaf<'a>>,
+    /// Values were no longer collected after some point (`parse_gated`).
+    pub closed: bool,
 }
 
 const NONE: u32 = u32::MAX;
@@ -210,13 +212,30 @@ impl<'a> EventView<'a> {
         text: &'a str,
         arena: Option<&'a bumpalo::Bump>,
     ) -> Result<EventView<'a>, ParseError> {
+        Self::parse_gated(table, text, arena, |_| false)
+    }
+
+    /// [`EventView::parse_in`] that stops collecting values once `done`
+    /// (asked after each collected leaf) says the event is of no interest:
+    /// the rest of the record is only validated, neither decoded nor kept.
+    pub fn parse_gated(
+        table: &FieldTable,
+        text: &'a str,
+        arena: Option<&'a bumpalo::Bump>,
+        mut done: impl FnMut(&EventView<'a>) -> bool,
+    ) -> Result<EventView<'a>, ParseError> {
+        let closed = std::cell::Cell::new(false);
         let mut v = EventView {
             head: vec![NONE; table.len()],
             leaves: Vec::with_capacity(16),
             vals: Vec::with_capacity(16),
             strings: Vec::new(),
+            closed: false,
         };
         let want = |path: &str| {
+            if closed.get() {
+                return None;
+            }
             let ids = table.route(path);
             (ids.is_some() || table.want_strings).then_some(ids)
         };
@@ -230,8 +249,12 @@ impl<'a> EventView<'a> {
                 for id in ids {
                     v.link(*id, li, in_array);
                 }
+                if done(&v) {
+                    closed.set(true);
+                }
             }
         })?;
+        v.closed = closed.get();
         Ok(v)
     }
 
@@ -242,6 +265,7 @@ impl<'a> EventView<'a> {
             leaves: Vec::new(),
             vals: Vec::new(),
             strings: Vec::new(),
+            closed: false,
         }
     }
 

@@ -355,9 +355,28 @@ impl Engine {
     ) -> Result<EventView<'a>, String> {
         let text = std::str::from_utf8(raw)
             .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
-        let ev = EventView::parse_in(&self.fields, text, Some(arena))
-            .map_err(|e| format!("{} at byte {}", e.message, e.offset))?;
-        self.router.candidates(&ev, scratch, cand);
+        // When every rule has a Sysmon category, an event of another
+        // category is known from its first fields: the rest is only
+        // validated (not decoded) and it has no candidates.
+        let mut settled = !self.router.all_categorised();
+        let ev = EventView::parse_gated(&self.fields, text, Some(arena), |v| {
+            if settled {
+                return false;
+            }
+            match self.router.rules_out(v) {
+                Some(out) => {
+                    settled = true;
+                    out
+                }
+                None => false,
+            }
+        })
+        .map_err(|e| format!("{} at byte {}", e.message, e.offset))?;
+        if ev.closed {
+            cand.clear();
+        } else {
+            self.router.candidates(&ev, scratch, cand);
+        }
         Ok(ev)
     }
 

@@ -151,6 +151,27 @@ impl Router {
     }
 
     /// Rules the index can rule out without evaluating them.
+    /// Whether every rule has a category: an event of a known Sysmon
+    /// category no group takes can then be dropped unread
+    /// ([`Router::rules_out`]).
+    pub fn all_categorised(&self) -> bool {
+        !self.groups.is_empty() && self.groups.iter().all(|g| g.category.is_some())
+    }
+
+    /// `Some(true)` when the event's Sysmon category is known (from the
+    /// values read so far) and no group takes it, `Some(false)` when known
+    /// and taken, `None` while unknown. Only for [`Router::all_categorised`]
+    /// rule sets.
+    pub fn rules_out(&self, ev: &EventView) -> Option<bool> {
+        let id = self.sysmon.of(ev)?;
+        Some(
+            !self
+                .groups
+                .iter()
+                .any(|g| Self::admits(g.category, Some(id))),
+        )
+    }
+
     pub fn decided_rules(&self) -> usize {
         self.groups.iter().map(|g| g.index.decided_rules()).sum()
     }

@@ -328,3 +328,56 @@ fn index_decided_rules_agree_with_evaluation() {
         assert_eq!(got, want, "event {n}: {ev}");
     }
 }
+
+/// When every rule has a Sysmon category, an event of another category is
+/// dropped once its first fields tell so; the rest of it is still checked.
+#[test]
+fn events_of_other_categories_are_dropped_early_but_validated() {
+    let f = m(
+        "Image",
+        FieldScheme::Sigma,
+        &[r"*\cmd.exe"],
+        Case::Insensitive,
+        Quantifier::Any,
+    );
+    let mut r = rule("pc", Language::Sigma, f, vec![]);
+    r.query.as_mut().unwrap().source.logsource = Some(LogSource {
+        category: Some("process_creation".into()),
+        ..LogSource::default()
+    });
+    let (e, _) = Engine::compile(&[r]);
+    let ch = route::SYSMON_CHANNEL;
+    let mut w = Worker::default();
+    let mut run = |ev: &str| {
+        e.eval_shared(&mut w, ev.as_bytes(), 0)
+            .map(|a| a.len())
+            .map_err(|_| ())
+    };
+    let img = r#""Image":"C:\\cmd.exe""#;
+    assert_eq!(
+        run(&format!(r#"{{"EventID":1,"Channel":"{ch}",{img}}}"#)),
+        Ok(1)
+    );
+    assert_eq!(
+        run(&format!(r#"{{"EventID":3,"Channel":"{ch}",{img}}}"#)),
+        Ok(0)
+    );
+    // The category is decided after the Image was read: the same answers.
+    assert_eq!(
+        run(&format!(r#"{{{img},"EventID":1,"Channel":"{ch}"}}"#)),
+        Ok(1)
+    );
+    assert_eq!(
+        run(&format!(r#"{{{img},"Channel":"{ch}","EventID":3}}"#)),
+        Ok(0)
+    );
+    // Not known to be Sysmon: every rule meets it.
+    assert_eq!(run(&format!(r#"{{"EventID":3,{img}}}"#)), Ok(1));
+    // A broken record is a bad record even after it was ruled out.
+    assert_eq!(
+        run(&format!(
+            r#"{{"EventID":3,"Channel":"{ch}",{img},"x":tru}}"#
+        )),
+        Err(())
+    );
+}
