@@ -5,7 +5,7 @@
 //! | log source → table profile | [`source`] (data: `mapping/data/kql.yml`) |
 //! | field → column, checked against Microsoft's schema | [`ctx`] |
 //! | conditions and scalars | [`expr`], [`funcs`] |
-//! | pipeline stages, sequences, thresholds, new terms | [`stages`], [`sequence`] |
+//! | pipeline stages (aggregates, columns, rows, extraction), sequences, thresholds, new terms | [`stages`], [`sequence`] |
 //! | header comment, Sentinel analytics-rule YAML | [`output`] |
 //!
 //! Anything the target cannot say exactly is refused by name (E0501, E0401
