@@ -80,6 +80,11 @@ pub struct Profile {
     /// the prelude that turns them into the `__params` bag.
     #[serde(default)]
     pub spath: BTreeMap<String, String>,
+    /// Fields holding JSON whose keys the table's columns already hold
+    /// (Azure platform logs' `properties.log`): SPL `spath input=F` over
+    /// them adds nothing.
+    #[serde(default)]
+    pub parsed: Vec<String>,
     #[serde(default)]
     pub fields: FieldSet,
 }

@@ -16,6 +16,7 @@ mod ctx;
 mod expr;
 mod funcs;
 mod funcs_more;
+mod inputlookup;
 mod output;
 mod rename;
 mod sequence;
@@ -116,7 +117,7 @@ fn context<'m>(
     let unmapped = || {
         let described: Vec<String> = facts
             .iter()
-            .filter(|(k, _)| *k != "field")
+            .filter(|(k, _)| *k != "field" && *k != "kv")
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         Diagnostic::error(
@@ -202,6 +203,9 @@ pub(crate) fn table_query<'m>(
     window: Option<crate::ir::Duration>,
     lets: usize,
 ) -> Result<(Ctx<'m>, Pipe), Vec<Diagnostic>> {
+    if let Some(rows) = inputlookup::table_query(m, q, schema, lenient, lets) {
+        return rows;
+    }
     let facts = source::facts(&q.source, q.filter.as_ref(), &[]);
     let mut cx = context(m, &facts, schema, lenient, q.source.span).map_err(|d| vec![d])?;
     cx.window = window;

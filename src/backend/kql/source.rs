@@ -45,7 +45,10 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
             let key = match m.field.name.as_str() {
                 "event.category" => "category",
                 "event.dataset" | "data_stream.dataset" => "dataset",
-                _ => continue,
+                _ => {
+                    f.extend(raw_value_facts(m));
+                    continue;
+                }
             };
             if let Some(vals) = literal_values(m) {
                 f.extend(vals.into_iter().map(|v| (key, v.to_ascii_lowercase())));
@@ -76,6 +79,12 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
             .sourcetypes
             .iter()
             .map(|s| ("sourcetype", s.to_ascii_lowercase())),
+    );
+    f.extend(
+        source
+            .sources
+            .iter()
+            .map(|s| ("source", s.to_ascii_lowercase())),
     );
     // Elastic index patterns name the integration: `logs-endpoint.events.process-*`
     // is a category, `logs-o365.audit-*` a dataset. Used only when the rule
@@ -117,8 +126,22 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
     f
 }
 
+/// `kv` facts (`category=kube-audit`) of a top-level raw-field match with
+/// literal values: they refine a source named otherwise (a `when` with a
+/// `sourcetype` and a `kv`), never name one alone.
+fn raw_value_facts(m: &Match) -> Facts {
+    if m.field.scheme != crate::ir::FieldScheme::Raw {
+        return Vec::new();
+    }
+    literal_values(m)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| ("kv", format!("{}={}", m.field.name, v).to_ascii_lowercase()))
+        .collect()
+}
+
 /// Fact keys that do not name the kind of events.
-const WEAK_FACTS: &[&str] = &["field", "index"];
+const WEAK_FACTS: &[&str] = &["field", "index", "kv"];
 
 /// Splunk source selectors (`sourcetype=`, `source=`, `eventtype=`,
 /// `Channel=`, `index=`, and `EventCode=`), alone or ORed, as facts.

@@ -89,6 +89,10 @@ pub(super) fn extract(cx: &mut Ctx, pipe: &mut Pipe, x: &Extract, span: crate::s
             }
         }
         ("spath", Some(f)) if x.pattern.is_empty() && x.outputs.is_empty() => {
+            if cx.profile.parsed.contains(&f.name) {
+                // The table's columns are the JSON's keys already.
+                return;
+            }
             let c = cx.field(f);
             let prelude = cx
                 .profile
