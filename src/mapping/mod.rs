@@ -58,6 +58,10 @@ pub struct Profile {
     /// A fixed filter the profile adds (`ActionType == "FileModified"`).
     #[serde(default)]
     pub filter: Option<String>,
+    /// The column holding the Windows event log channel: the profile's
+    /// filter is then the channels the rule names (`source=WinEventLog:X`).
+    #[serde(default)]
+    pub channel_column: Option<String>,
     /// An ASIM parser function rather than a table.
     #[serde(default)]
     pub function: bool,

@@ -137,6 +137,9 @@ fn context<'m>(
     };
     let (family, profile, caveat) = source::select(m, facts, schema).ok_or_else(unmapped)?;
     let mut cx = Ctx::new(m, &profile, &family, lenient).ok_or_else(unmapped)?;
+    if let Some(col) = &cx.profile.channel_column {
+        cx.filter = Some(source::channel_filter(facts, col).ok_or_else(unmapped)?);
+    }
     cx.profile_span = span;
     if let Some(c) = caveat {
         cx.caveat("table-inferred", c, Some(span));
@@ -154,7 +157,7 @@ pub(crate) fn head(
 ) -> Pipe {
     let mut pipe = Pipe::new(cx.table_ref(), schema);
     pipe.tables.push(cx.profile.table.clone());
-    if let Some(f) = &cx.profile.filter {
+    if let Some(f) = &cx.filter {
         pipe.op(format!("where {f}"));
     }
     if let Some(tr) = &q.source.time_range {
@@ -229,6 +232,8 @@ pub(crate) fn table_query<'m>(
     Ok((cx, pipe))
 }
 
+#[cfg(test)]
+mod spl_source_tests;
 #[cfg(test)]
 mod spl_tests;
 #[cfg(test)]

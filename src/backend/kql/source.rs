@@ -114,6 +114,22 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
             f.extend(ds);
         }
     }
+    // Windows event log channels named by `source=WinEventLog:<channel>`
+    // (or `XmlWinEventLog:`, or such a sourcetype).
+    let channels: Vec<String> = f
+        .iter()
+        .filter(|(k, _)| *k == "source" || *k == "sourcetype")
+        .filter_map(|(_, v)| {
+            v.strip_prefix("wineventlog:")
+                .or_else(|| v.strip_prefix("xmlwineventlog:"))
+        })
+        .map(str::to_string)
+        .collect();
+    for c in channels {
+        if !f.iter().any(|(k, v)| *k == "channel" && *v == c) {
+            f.push(("channel", c));
+        }
+    }
     // The fields the filter reads, for `field_prefix` rules (a table
     // inferred from what the query uses when nothing names the source).
     if let Some(e) = filter {
@@ -200,6 +216,8 @@ pub fn select(
         "field_prefix" => facts
             .iter()
             .any(|(fk, fv)| *fk == "field" && fv.starts_with(v)),
+        // `*`: any value of the key.
+        _ if v == "*" => facts.iter().any(|(fk, _)| *fk == k),
         _ => facts
             .iter()
             .any(|(fk, fv)| *fk == k && fv.eq_ignore_ascii_case(v)),
@@ -239,6 +257,26 @@ pub fn select(
         return Some((family.clone(), profile.clone(), rule.caveat.clone()));
     }
     None
+}
+
+/// The filter a `channel_column` profile adds: the Windows event log
+/// channels the rule names (ORed; a trailing `*` is a prefix), or `None`
+/// when a channel has a wildcard elsewhere.
+pub fn channel_filter(facts: &Facts, column: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for (_, c) in facts.iter().filter(|(k, _)| *k == "channel") {
+        let part = match c.strip_suffix('*') {
+            Some(p) if !p.contains('*') => format!("{column} startswith {}", super::text::lit(p)),
+            None if !c.contains('*') => format!("{column} =~ {}", super::text::lit(c)),
+            _ => return None,
+        };
+        parts.push(part);
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(format!("({})", parts.join(" or "))),
+    }
 }
 
 /// The filter without the top-level conditions the table implies.

@@ -133,6 +133,17 @@ pub(super) fn project(
 ) {
     let mut cols = Vec::new();
     for f in fields {
+        if f.contains('*') && drop {
+            // `fields - a*`: every existing column the pattern matches.
+            for name in existing_matching(cx, f) {
+                cx.computed.remove(&name);
+                let id = ident(&name);
+                if !cols.contains(&id) {
+                    cols.push(id);
+                }
+            }
+            continue;
+        }
         if f.contains('*') {
             cx.refuse(span, format!("the wildcard field list `{f}`"), "project");
             continue;
@@ -241,4 +252,65 @@ pub(super) fn bin(
         c.text,
         timespan(d)
     ));
+}
+
+/// Whether `name` matches an SPL field-name pattern (`*` any run).
+fn glob(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    if !name.starts_with(first) || name.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    if !name.ends_with(last) {
+        return false;
+    }
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The names of the columns that exist now (computed by the pipeline, or
+/// the table's) matching a field-name pattern.
+fn existing_matching(cx: &Ctx, pattern: &str) -> Vec<String> {
+    let mut out: Vec<String> = cx
+        .computed
+        .keys()
+        .filter(|n| glob(pattern, n))
+        .cloned()
+        .collect();
+    let table: Vec<String> = match &cx.available {
+        Some(av) => av.iter().cloned().collect(),
+        None => cx.columns.keys().cloned().collect(),
+    };
+    for c in table {
+        let plain = c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if plain && glob(pattern, &c) && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn field_name_patterns() {
+        assert!(glob("req_*", "req_src"));
+        assert!(!glob("req_*", "Req_src"));
+        assert!(glob("*_ip", "src_ip"));
+        assert!(glob("a*b*c", "axxbyyc"));
+        assert!(!glob("a*b*c", "acb"));
+        assert!(glob("RTLO*", "RTLO"));
+        assert!(!glob("ab*ba", "aba"));
+    }
 }

@@ -11,6 +11,7 @@ mod aggregate;
 mod columns;
 mod extract;
 mod rows;
+mod transaction;
 
 /// A query under construction.
 #[derive(Default)]
@@ -246,6 +247,9 @@ pub fn stage(cx: &mut Ctx, pipe: &mut Pipe, st: &Stage, scheme: FieldScheme) {
             format!("the Sigma `{}` correlation", c.kind.as_str()),
             "correlation",
         ),
+        StageKind::Opaque(o) if o.name == "transaction" => {
+            transaction::transaction(cx, pipe, o, span, scheme)
+        }
         StageKind::Opaque(o) => cx.refuse(
             span,
             format!(
