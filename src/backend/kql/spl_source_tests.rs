@@ -62,3 +62,54 @@ fn sources_and_field_values_pick_tables() {
             .contains("sourcetype=mscs:storage:blob:json")
     );
 }
+
+#[test]
+fn windows_channels_read_the_event_table() {
+    let q = kql("source=\"WinEventLog:Microsoft-Windows-Windows Defender/Operational\" EventCode=1121 | table Path");
+    assert!(
+        q.starts_with("Event\n| where EventLog =~ \"microsoft-windows-windows defender/operational\"\n| where tostring(EventID) =~ \"1121\""),
+        "{q}"
+    );
+    // Several channels (and a wildcard one) are ORed.
+    let q =
+        kql("(source=\"WinEventLog:A/Operational\" OR source=\"XmlWinEventLog:B/*\") | table x");
+    assert!(
+        q.contains("where (EventLog =~ \"a/operational\" or EventLog startswith \"b/\")"),
+        "{q}"
+    );
+    // Security events are never in Event.
+    assert!(kql("source=\"WinEventLog:Security\" | table x").starts_with("SecurityEvent"));
+}
+
+#[test]
+fn transaction_sessions() {
+    let spl = "sourcetype=\"WinEventLog:Security\" | transaction TargetUserName startswith=(EventCode=4720) endswith=(EventCode=4726) maxspan=1h | where duration < 60";
+    let q = kql(spl);
+    for part in [
+        "extend __tk0 = tostring(TargetUserName), __ts = (tostring(EventID) =~ \"4720\"), __te = (tostring(EventID) =~ \"4726\")",
+        "sort by __tk0 asc, TimeGenerated asc",
+        "row_window_session(TimeGenerated, 1h, 1h, __tk0 != prev(__tk0) or __ts or coalesce(prev(__te), false))",
+        "summarize arg_min(TimeGenerated, *), eventcount = count(), __tlast = max(TimeGenerated), __tstarts = countif(__ts), __tends = countif(__te) by __tk0, __tx",
+        "where __tstarts > 0 and __tends > 0",
+        "extend duration = (__tlast - TimeGenerated) / 1s",
+        "where duration < 60",
+    ] {
+        assert!(q.contains(part), "{part}\n{q}");
+    }
+    assert!(caveats(spl).contains(&"transaction".to_string()));
+    assert!(
+        refused("sourcetype=\"WinEventLog:Security\" | transaction user keepevicted=true")
+            .contains("keepevicted")
+    );
+    assert!(
+        refused("sourcetype=\"WinEventLog:Security\" | transaction user startswith=\"x\"")
+            .contains("condition")
+    );
+}
+
+#[test]
+fn dropping_fields_by_pattern() {
+    let q =
+        kql("sourcetype=\"WinEventLog:Security\" | eval req_a=1, req_b=2, keep=3 | fields - req_*");
+    assert!(q.ends_with("| project-away req_a, req_b"), "{q}");
+}

@@ -132,6 +132,8 @@ pub(super) fn project(
     scheme: FieldScheme,
 ) {
     let mut cols = Vec::new();
+    // The type of each `name = expr` column kept.
+    let mut types: Vec<(String, String)> = Vec::new();
     for f in fields {
         if f.contains('*') && drop {
             // `fields - a*`: every existing column the pattern matches.
@@ -156,6 +158,7 @@ pub(super) fn project(
         let (name, k) = named(f, &c);
         let item = if drop { name } else { k };
         if !cols.iter().any(|x: &String| key_name(x) == key_name(&item)) {
+            types.push((key_name(&item), c.ty.clone()));
             cols.push(item);
         }
     }
@@ -167,9 +170,14 @@ pub(super) fn project(
         cx.available = Some(kept);
         for c in &cols {
             if c.contains(" = ") {
+                let name = key_name(c);
+                let ty = types
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or("string", |(_, t)| t.as_str());
                 cx.computed
-                    .entry(strip_brackets(&key_name(c)))
-                    .or_insert("string".into());
+                    .entry(strip_brackets(&name))
+                    .or_insert(ty.to_string());
             }
         }
     }

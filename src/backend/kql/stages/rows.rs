@@ -55,7 +55,21 @@ pub(super) fn dedup(
         cx.refuse(span, format!("dedup keeping {count} rows per key"), "dedup");
         return;
     }
-    let cols: Vec<Col> = fields.iter().map(|f| cx.field(f)).collect();
+    // Kusto groups by no dynamic value: a multivalue key compares as text.
+    let cols: Vec<Col> = fields
+        .iter()
+        .map(|f| {
+            let c = cx.field(f);
+            if c.is_dynamic() {
+                Col {
+                    text: format!("tostring({})", c.text),
+                    ty: "string".into(),
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
     let keys: Vec<String> = fields
         .iter()
         .zip(&cols)
