@@ -113,3 +113,12 @@ fn dropping_fields_by_pattern() {
         kql("sourcetype=\"WinEventLog:Security\" | eval req_a=1, req_b=2, keep=3 | fields - req_*");
     assert!(q.ends_with("| project-away req_a, req_b"), "{q}");
 }
+
+#[test]
+fn concatenation_is_text() {
+    let q = kql("sourcetype=\"WinEventLog:Security\" | eval t=case(EventCode=1, \"id \".TargetUserName) | table t");
+    assert!(
+        q.contains("t = case((EventID == 1), strcat(\"id \", TargetUserName), \"\")"),
+        "{q}"
+    );
+}

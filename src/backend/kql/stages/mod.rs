@@ -85,6 +85,11 @@ pub fn flush_needs(cx: &mut Ctx, pipe: &mut Pipe) {
 pub fn scalar_type(cx: &mut Ctx, s: &Scalar) -> String {
     match s {
         Scalar::Lit(Value::Num(n), _) if n.is_integer() && !n.text.contains('.') => "long",
+        // `a . b` (SPL) / `+` on strings concatenates: text.
+        Scalar::Arith {
+            op: ArithOp::Concat,
+            ..
+        } => "string",
         Scalar::Lit(Value::Num(_), _) | Scalar::Arith { .. } | Scalar::Neg(..) => "real",
         Scalar::Lit(Value::Bool(_), _) | Scalar::Cond(_) => "bool",
         Scalar::Duration(..) => "timespan",
