@@ -58,6 +58,10 @@ pub struct Profile {
     /// A fixed filter the profile adds (`ActionType == "FileModified"`).
     #[serde(default)]
     pub filter: Option<String>,
+    /// The column holding the Windows event log channel: the profile's
+    /// filter is then the channels the rule names (`source=WinEventLog:X`).
+    #[serde(default)]
+    pub channel_column: Option<String>,
     /// An ASIM parser function rather than a table.
     #[serde(default)]
     pub function: bool,
@@ -80,6 +84,11 @@ pub struct Profile {
     /// the prelude that turns them into the `__params` bag.
     #[serde(default)]
     pub spath: BTreeMap<String, String>,
+    /// Fields holding JSON whose keys the table's columns already hold
+    /// (Azure platform logs' `properties.log`): SPL `spath input=F` over
+    /// them adds nothing.
+    #[serde(default)]
+    pub parsed: Vec<String>,
     #[serde(default)]
     pub fields: FieldSet,
 }

@@ -54,6 +54,9 @@ pub struct Ctx<'m> {
     pub profile_span: Span,
     /// After an aggregation: the columns that still exist.
     pub available: Option<BTreeSet<String>>,
+    /// The filter the table needs (the profile's, or the channels the rule
+    /// names for a `channel_column` profile).
+    pub filter: Option<String>,
 }
 
 impl<'m> Ctx<'m> {
@@ -80,6 +83,7 @@ impl<'m> Ctx<'m> {
             window: None,
             profile_span: Span::default(),
             available: None,
+            filter: profile.filter.clone(),
         };
         if let Some(a) = &profile.approx {
             cx.caveat("table-approximation", a.clone(), None);

@@ -393,8 +393,10 @@ fn compare(cx: &mut Ctx, c: &Compare) -> String {
         } else {
             return format!("strcmp({l}, {r}) {} 0", c.op.symbol());
         }
-    } else if (lt == "datetime" && rt == "string") || (rt == "datetime" && lt == "string") {
-        cx.refuse(c.span, "a time compared with a string", "time vs string");
+    } else if lt == "datetime" && rt == "string" {
+        r = epoch_string(cx, &c.right, r, c.span);
+    } else if rt == "datetime" && lt == "string" {
+        l = epoch_string(cx, &c.left, l, c.span);
     }
     let stringy = lt == "string" && rt == "string";
     let op = match (c.op, c.case) {
@@ -403,6 +405,38 @@ fn compare(cx: &mut Ctx, c: &Compare) -> String {
         (op, _) => op.symbol(),
     };
     format!("{l} {op} {r}")
+}
+
+/// The string side of a comparison with a time. SPL times are epoch
+/// seconds and a string holding a number compares as that number (lookup
+/// outputs such as `firstTimeSeen` are such strings): read it as epoch
+/// seconds. Other strings, and other languages, are refused.
+fn epoch_string(cx: &mut Ctx, s: &Scalar, text: String, span: crate::span::Span) -> String {
+    if super::funcs_more::language() != crate::ir::Language::Spl {
+        cx.refuse(span, "a time compared with a string", "time vs string");
+        return text;
+    }
+    match s {
+        Scalar::Lit(Value::Str(p), _) => match p.as_literal().map(str::trim) {
+            Some(n) if n.parse::<f64>().is_ok() => format!("unixtime_seconds_todatetime({n})"),
+            _ => {
+                cx.refuse(
+                    span,
+                    "a time compared with a string that is not a number (SPL compares them as text)",
+                    "time vs string",
+                );
+                text
+            }
+        },
+        _ => {
+            cx.caveat(
+                "epoch-string",
+                "a string compared with a time is read as epoch seconds, as SPL compares a numeric string with a time; other text compares as null",
+                Some(span),
+            );
+            format!("unixtime_seconds_todatetime(todouble({text}))")
+        }
+    }
 }
 
 /// A value expression.

@@ -21,7 +21,7 @@ pub fn set_language(l: Language) {
     LANGUAGE.with(|c| c.set(l));
 }
 
-fn language() -> Language {
+pub fn language() -> Language {
     LANGUAGE.with(Cell::get)
 }
 

@@ -5,7 +5,7 @@
 //! | log source → table profile | [`source`] (data: `mapping/data/kql.yml`) |
 //! | field → column, checked against Microsoft's schema | [`ctx`] |
 //! | conditions and scalars | [`expr`], [`funcs`] |
-//! | pipeline stages, sequences, thresholds, new terms | [`stages`], [`sequence`] |
+//! | pipeline stages (aggregates, columns, rows, extraction), sequences, thresholds, new terms | [`stages`], [`sequence`] |
 //! | header comment, Sentinel analytics-rule YAML | [`output`] |
 //!
 //! Anything the target cannot say exactly is refused by name (E0501, E0401
@@ -16,6 +16,7 @@ mod ctx;
 mod expr;
 mod funcs;
 mod funcs_more;
+mod inputlookup;
 mod output;
 mod rename;
 mod sequence;
@@ -116,7 +117,7 @@ fn context<'m>(
     let unmapped = || {
         let described: Vec<String> = facts
             .iter()
-            .filter(|(k, _)| *k != "field")
+            .filter(|(k, _)| *k != "field" && *k != "kv")
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         Diagnostic::error(
@@ -136,6 +137,9 @@ fn context<'m>(
     };
     let (family, profile, caveat) = source::select(m, facts, schema).ok_or_else(unmapped)?;
     let mut cx = Ctx::new(m, &profile, &family, lenient).ok_or_else(unmapped)?;
+    if let Some(col) = &cx.profile.channel_column {
+        cx.filter = Some(source::channel_filter(facts, col).ok_or_else(unmapped)?);
+    }
     cx.profile_span = span;
     if let Some(c) = caveat {
         cx.caveat("table-inferred", c, Some(span));
@@ -153,7 +157,7 @@ pub(crate) fn head(
 ) -> Pipe {
     let mut pipe = Pipe::new(cx.table_ref(), schema);
     pipe.tables.push(cx.profile.table.clone());
-    if let Some(f) = &cx.profile.filter {
+    if let Some(f) = &cx.filter {
         pipe.op(format!("where {f}"));
     }
     if let Some(tr) = &q.source.time_range {
@@ -202,6 +206,9 @@ pub(crate) fn table_query<'m>(
     window: Option<crate::ir::Duration>,
     lets: usize,
 ) -> Result<(Ctx<'m>, Pipe), Vec<Diagnostic>> {
+    if let Some(rows) = inputlookup::table_query(m, q, schema, lenient, lets) {
+        return rows;
+    }
     let facts = source::facts(&q.source, q.filter.as_ref(), &[]);
     let mut cx = context(m, &facts, schema, lenient, q.source.span).map_err(|d| vec![d])?;
     cx.window = window;
@@ -225,6 +232,8 @@ pub(crate) fn table_query<'m>(
     Ok((cx, pipe))
 }
 
+#[cfg(test)]
+mod spl_source_tests;
 #[cfg(test)]
 mod spl_tests;
 #[cfg(test)]

@@ -45,7 +45,10 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
             let key = match m.field.name.as_str() {
                 "event.category" => "category",
                 "event.dataset" | "data_stream.dataset" => "dataset",
-                _ => continue,
+                _ => {
+                    f.extend(raw_value_facts(m));
+                    continue;
+                }
             };
             if let Some(vals) = literal_values(m) {
                 f.extend(vals.into_iter().map(|v| (key, v.to_ascii_lowercase())));
@@ -77,6 +80,12 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
             .iter()
             .map(|s| ("sourcetype", s.to_ascii_lowercase())),
     );
+    f.extend(
+        source
+            .sources
+            .iter()
+            .map(|s| ("source", s.to_ascii_lowercase())),
+    );
     // Elastic index patterns name the integration: `logs-endpoint.events.process-*`
     // is a category, `logs-o365.audit-*` a dataset. Used only when the rule
     // says nothing more precise.
@@ -105,6 +114,22 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
             f.extend(ds);
         }
     }
+    // Windows event log channels named by `source=WinEventLog:<channel>`
+    // (or `XmlWinEventLog:`, or such a sourcetype).
+    let channels: Vec<String> = f
+        .iter()
+        .filter(|(k, _)| *k == "source" || *k == "sourcetype")
+        .filter_map(|(_, v)| {
+            v.strip_prefix("wineventlog:")
+                .or_else(|| v.strip_prefix("xmlwineventlog:"))
+        })
+        .map(str::to_string)
+        .collect();
+    for c in channels {
+        if !f.iter().any(|(k, v)| *k == "channel" && *v == c) {
+            f.push(("channel", c));
+        }
+    }
     // The fields the filter reads, for `field_prefix` rules (a table
     // inferred from what the query uses when nothing names the source).
     if let Some(e) = filter {
@@ -117,8 +142,22 @@ pub fn facts(source: &Source, filter: Option<&Expr>, step_categories: &[String])
     f
 }
 
+/// `kv` facts (`category=kube-audit`) of a top-level raw-field match with
+/// literal values: they refine a source named otherwise (a `when` with a
+/// `sourcetype` and a `kv`), never name one alone.
+fn raw_value_facts(m: &Match) -> Facts {
+    if m.field.scheme != crate::ir::FieldScheme::Raw {
+        return Vec::new();
+    }
+    literal_values(m)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| ("kv", format!("{}={}", m.field.name, v).to_ascii_lowercase()))
+        .collect()
+}
+
 /// Fact keys that do not name the kind of events.
-const WEAK_FACTS: &[&str] = &["field", "index"];
+const WEAK_FACTS: &[&str] = &["field", "index", "kv"];
 
 /// Splunk source selectors (`sourcetype=`, `source=`, `eventtype=`,
 /// `Channel=`, `index=`, and `EventCode=`), alone or ORed, as facts.
@@ -177,6 +216,8 @@ pub fn select(
         "field_prefix" => facts
             .iter()
             .any(|(fk, fv)| *fk == "field" && fv.starts_with(v)),
+        // `*`: any value of the key.
+        _ if v == "*" => facts.iter().any(|(fk, _)| *fk == k),
         _ => facts
             .iter()
             .any(|(fk, fv)| *fk == k && fv.eq_ignore_ascii_case(v)),
@@ -216,6 +257,26 @@ pub fn select(
         return Some((family.clone(), profile.clone(), rule.caveat.clone()));
     }
     None
+}
+
+/// The filter a `channel_column` profile adds: the Windows event log
+/// channels the rule names (ORed; a trailing `*` is a prefix), or `None`
+/// when a channel has a wildcard elsewhere.
+pub fn channel_filter(facts: &Facts, column: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for (_, c) in facts.iter().filter(|(k, _)| *k == "channel") {
+        let part = match c.strip_suffix('*') {
+            Some(p) if !p.contains('*') => format!("{column} startswith {}", super::text::lit(p)),
+            None if !c.contains('*') => format!("{column} =~ {}", super::text::lit(c)),
+            _ => return None,
+        };
+        parts.push(part);
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(format!("({})", parts.join(" or "))),
+    }
 }
 
 /// The filter without the top-level conditions the table implies.

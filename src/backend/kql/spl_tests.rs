@@ -38,7 +38,7 @@ fn run(spl: &str) -> crate::backend::Output {
 }
 
 /// The query text without its header comments.
-fn kql(spl: &str) -> String {
+pub(super) fn kql(spl: &str) -> String {
     let o = run(spl);
     assert!(
         matches!(o.status, Status::Exact | Status::Approximate),
@@ -52,12 +52,12 @@ fn kql(spl: &str) -> String {
         .join("\n")
 }
 
-fn caveats(spl: &str) -> Vec<String> {
+pub(super) fn caveats(spl: &str) -> Vec<String> {
     run(spl).caveats.iter().map(|c| c.code.clone()).collect()
 }
 
 /// The first error message.
-fn refused(spl: &str) -> String {
+pub(super) fn refused(spl: &str) -> String {
     let o = run(spl);
     assert!(
         !matches!(o.status, Status::Exact | Status::Approximate),
