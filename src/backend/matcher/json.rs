@@ -395,7 +395,7 @@ fn string_in<'a>(
 /// a backslash or a control character. Eight bytes per step (SWAR): in each
 /// mask the lowest flagged byte is exact (a false flag needs a borrow from
 /// a lower byte, itself flagged), and the lowest of the three is the answer.
-fn find_stop(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_stop(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
