@@ -286,7 +286,14 @@ fn fortigate_reads_cef_commonsecuritylog_with_a_caveat() {
     let q = query_lines(&t);
     assert!(q.starts_with("CommonSecurityLog"), "{t}");
     assert!(q.contains(r#"DeviceVendor == "Fortinet""#), "{t}");
-    assert!(q.contains(r#"DeviceEventClassID == "0100044547""#), "{t}");
+    // The CEF signature id (DeviceEventClassID) is only the last 5 digits
+    // of the logid; the full logid is the FTNTFGTlogid extension.
+    assert!(
+        q.contains(
+            r#"extract(@'(?:^|;)FTNTFGTlogid=([^;]*)', 1, AdditionalExtensions) == "0100044547""#
+        ),
+        "{t}"
+    );
     assert!(q.contains("FTNTFGTcfgpath="), "{t}");
     assert!(t.contains("caveat (table-approximation)"), "{t}");
     assert_eq!(st, Status::Approximate, "{t}");

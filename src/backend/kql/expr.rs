@@ -7,7 +7,7 @@
 //! non-string columns the null case is written out.
 
 use super::ctx::{Col, Ctx};
-use super::text::{lit, pattern_regex, regex, string};
+use super::text::{lit, pattern_regex, regex, regex_per_line, string};
 use crate::ir::*;
 
 /// A condition.
@@ -132,14 +132,7 @@ fn one(cx: &mut Ctx, m: &Match, c: &Col, v: &Value) -> String {
         Value::Str(p) => str_match(cx, m, c, p),
         Value::Regex(r) => match regex(r, ci) {
             Ok(re) => format!("{} matches regex {}", string_side(c), string(&re)),
-            Err(why) => {
-                cx.refuse(
-                    m.span,
-                    format!("the regex `{}` uses {why}", r.pattern),
-                    "not expressible in RE2",
-                );
-                "false".into()
-            }
+            Err(why) => refuse_regex(cx, m, r, &why),
         },
         Value::Num(n) if c.is_numeric() => format!("{} == {}", c.text, n.text),
         Value::Num(n) => {
@@ -157,6 +150,16 @@ fn one(cx: &mut Ctx, m: &Match, c: &Col, v: &Value) -> String {
             format!("{} {op} {}", string_side(c), string_side(&o))
         }
     }
+}
+
+/// Refuse a regex RE2 cannot express.
+fn refuse_regex(cx: &mut Ctx, m: &Match, r: &Regex, why: &str) -> String {
+    cx.refuse(
+        m.span,
+        format!("the regex `{}` uses {why}", r.pattern),
+        "not expressible in RE2",
+    );
+    "false".into()
 }
 
 fn cidr(c: &Col, block: &str) -> String {
@@ -280,6 +283,24 @@ fn dynamic_match(cx: &mut Ctx, m: &Match, c: &Col, v: &Value) -> String {
                 string(&re)
             )
         }
+        Value::Regex(r) => match regex_per_line(r, ci) {
+            Ok(re) => {
+                cx.caveat(
+                    "array-regex",
+                    format!(
+                        "the regex on the array `{}` is matched against each line of its elements joined by line breaks (a negated character class may reach across elements; `.` does not match a line break)",
+                        m.field.name
+                    ),
+                    Some(m.span),
+                );
+                format!(
+                    "strcat_array({}, \"\\n\") matches regex {}",
+                    c.text,
+                    string(&re)
+                )
+            }
+            Err(why) => refuse_regex(cx, m, r, &why),
+        },
         _ => {
             cx.refuse(
                 m.span,

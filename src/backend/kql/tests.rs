@@ -259,4 +259,20 @@ fn arrays_match_any_element() {
         "{}",
         o.text
     );
+    // A regex on an array: each line of the joined elements, approximate.
+    let re = Value::Regex(Regex {
+        pattern: "-[^-]*[uz]".into(),
+        flavor: RegexFlavor::Lucene,
+        anchored: true,
+        multiline: false,
+        dot_all: false,
+    });
+    let e = m("process.args", vec![re], Case::Sensitive, MatchKind::Whole);
+    let o = convert(&rule(e), &lenient);
+    assert!(
+        o.text.contains(r#"strcat_array(split(ProcessCommandLine, " "), "\n") matches regex @"(?m)^(?:-[^-]*[uz])$""#),
+        "{}",
+        o.text
+    );
+    assert!(o.caveats.iter().any(|c| c.code == "array-regex"));
 }
