@@ -83,8 +83,58 @@ fn not(cx: &mut Ctx, inner: &Expr) -> String {
     format!("not({body})")
 }
 
+/// A whole-value match on a field Elastic analyzes (`text`) as the term
+/// match it is there (analyzers lowercase terms).
+fn analyzed_as_terms(cx: &mut Ctx, m: &Match) -> Option<Match> {
+    let text = m.kind == MatchKind::Whole
+        && m.field.scheme == FieldScheme::Ecs
+        && cx.m.map.analyzed.contains(&m.field.name)
+        && m.values.iter().all(|v| matches!(v, Value::Str(_)));
+    if !text {
+        return None;
+    }
+    cx.caveat(
+        "analyzed-text",
+        format!(
+            "`{}` is an analyzed text field in Elastic: its values are matched as terms (Kusto `has`, or a regex bounded by non-alphanumerics), case-insensitively, without the separators at their ends; the field's own analyzer may split terms differently",
+            m.field.name
+        ),
+        Some(m.span),
+    );
+    // The analyzer drops separators around a value (`.pst` is the term
+    // `pst`); Elastic's PowerShell analyzer keeps `-` inside terms.
+    let values = m
+        .values
+        .iter()
+        .map(|v| match v {
+            Value::Str(p) => match p.as_literal() {
+                Some(l) => {
+                    let t = l.trim_matches(|c: char| !(c.is_alphanumeric() || c == '-'));
+                    Value::Str(Pattern::literal(if t.is_empty() { l } else { t }))
+                }
+                None => v.clone(),
+            },
+            _ => v.clone(),
+        })
+        .collect();
+    Some(Match {
+        kind: MatchKind::Term,
+        case: Case::Insensitive,
+        values,
+        ..m.clone()
+    })
+}
+
 /// `field` against each value, ORed (`Any`) or ANDed (`All`).
 fn matches(cx: &mut Ctx, m: &Match) -> String {
+    let term;
+    let m = match analyzed_as_terms(cx, m) {
+        Some(t) => {
+            term = t;
+            &term
+        }
+        None => m,
+    };
     let c = cx.field(&m.field);
     let ci = m.case == Case::Insensitive;
     // Many plain literals compare as one `in` / `in~`.
