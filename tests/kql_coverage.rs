@@ -5,6 +5,12 @@
 //! (process_creation, network_connection, file, registry) ≥ 95%. The
 //! assertions are floors at the rates reached so far (regression guards);
 //! the printed table says where each group stands against its target.
+//!
+//! A third figure per group, "all fields mapped", counts the converted
+//! rules whose every field has a column: under `--lenient` an unmapped
+//! field is read with `column_ifexists(...)`, which is empty on the table
+//! and so never matches a value, yet the rule still counts as approximate.
+//! Env `SIEMC_KQL_LIST=refused|unmapped` lists those rules by name.
 
 use siemc::backend::{convert, Options, Status, Target};
 use siemc::driver::load_paths;
@@ -19,8 +25,13 @@ struct Group {
     total: usize,
     exact: usize,
     approx: usize,
+    /// Converted (lenient) without an `unmapped-field` caveat.
+    mapped: usize,
     strict_ok: usize,
     reasons: BTreeMap<String, usize>,
+    /// Rule names refused / converted with an unmapped field (for listing).
+    refused_names: Vec<String>,
+    unmapped_names: Vec<String>,
 }
 
 fn run_group(g: &mut Group, rules: &[&Rule], schema: &str) {
@@ -46,13 +57,27 @@ fn run_group(g: &mut Group, rules: &[&Rule], schema: &str) {
                 ..Options::default()
             },
         );
+        let unmapped = o.caveats.iter().find(|c| c.code == "unmapped-field");
         match o.status {
-            Status::Exact => g.exact += 1,
-            Status::Approximate => g.approx += 1,
+            Status::Exact | Status::Approximate => {
+                if o.status == Status::Exact {
+                    g.exact += 1;
+                } else {
+                    g.approx += 1;
+                }
+                match unmapped {
+                    None => g.mapped += 1,
+                    Some(c) => g
+                        .unmapped_names
+                        .push(format!("{}: {}", r.meta.name, c.message)),
+                }
+            }
             _ => {
                 if let Some(d) = o.diagnostics.iter().find(|d| d.is_error()) {
                     let msg: String = d.message.chars().take(90).collect();
                     *g.reasons.entry(format!("{} {msg}", d.code)).or_default() += 1;
+                    g.refused_names
+                        .push(format!("{}: {} {}", r.meta.name, d.code, d.message));
                 }
             }
         }
@@ -61,15 +86,18 @@ fn run_group(g: &mut Group, rules: &[&Rule], schema: &str) {
 
 fn report(g: &Group) -> f64 {
     let ok = g.exact + g.approx;
-    let rate = 100.0 * ok as f64 / g.total.max(1) as f64;
+    let pct = |n: usize| 100.0 * n as f64 / g.total.max(1) as f64;
+    let rate = pct(ok);
     println!(
-        "{:<28} {:>5} rules: {:>5} exact + {:>5} approximate = {rate:5.1}% (target {}%); strict exact {:.1}%; refused {}",
+        "{:<28} {:>5} rules: {:>5} exact + {:>5} approximate = {rate:5.1}% (target {}%); all fields mapped {} = {:.1}%; strict exact {:.1}%; refused {}",
         g.name,
         g.total,
         g.exact,
         g.approx,
         g.target,
-        100.0 * g.strict_ok as f64 / g.total.max(1) as f64,
+        g.mapped,
+        pct(g.mapped),
+        pct(g.strict_ok),
         g.total - ok
     );
     let mut top: Vec<_> = g.reasons.iter().collect();
@@ -80,6 +108,15 @@ fn report(g: &Group) -> f64 {
         .unwrap_or(12);
     for (r, n) in top.iter().take(shown) {
         println!("    {n:>5}  {r}");
+    }
+    let list = std::env::var("SIEMC_KQL_LIST").unwrap_or_default();
+    let names = match list.as_str() {
+        "refused" => &g.refused_names,
+        "unmapped" => &g.unmapped_names,
+        _ => return rate,
+    };
+    for n in names {
+        println!("      - {n}");
     }
     rate
 }
@@ -92,8 +129,11 @@ fn group(name: &'static str, target: f64, floor: f64) -> Group {
         total: 0,
         exact: 0,
         approx: 0,
+        mapped: 0,
         strict_ok: 0,
         reasons: BTreeMap::new(),
+        refused_names: Vec::new(),
+        unmapped_names: Vec::new(),
     }
 }
 
@@ -117,7 +157,7 @@ fn kql_coverage_on_corpora() {
                 .is_some_and(|q| matches!(q.language, Language::Eql | Language::Kuery))
         })
         .collect();
-    let mut g = group("elastic eql+kuery (xdr)", 95.0, 93.0);
+    let mut g = group("elastic eql+kuery (xdr)", 95.0, 96.4);
     run_group(&mut g, &rules, "xdr");
     groups.push(g);
 

@@ -286,7 +286,14 @@ fn fortigate_reads_cef_commonsecuritylog_with_a_caveat() {
     let q = query_lines(&t);
     assert!(q.starts_with("CommonSecurityLog"), "{t}");
     assert!(q.contains(r#"DeviceVendor == "Fortinet""#), "{t}");
-    assert!(q.contains(r#"DeviceEventClassID == "0100044547""#), "{t}");
+    // The CEF signature id (DeviceEventClassID) is only the last 5 digits
+    // of the logid; the full logid is the FTNTFGTlogid extension.
+    assert!(
+        q.contains(
+            r#"extract(@'(?:^|;)FTNTFGTlogid=([^;]*)', 1, AdditionalExtensions) == "0100044547""#
+        ),
+        "{t}"
+    );
     assert!(q.contains("FTNTFGTcfgpath="), "{t}");
     assert!(t.contains("caveat (table-approximation)"), "{t}");
     assert_eq!(st, Status::Approximate, "{t}");
@@ -309,5 +316,88 @@ fn windows_security_index_names_securityevent_and_its_actions() {
         "{t}"
     );
     assert!(q.contains("TargetUserName"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+fn eql_toml(index: &str, query: &str) -> String {
+    kuery_toml(index, "x")
+        .replace("language = \"kuery\"", "language = \"eql\"")
+        .replace("type = \"query\"", "type = \"eql\"")
+        .replace("\nx\n", &format!("\n{query}\n"))
+}
+
+#[test]
+fn elastic_defend_and_endgame_alerts_read_defender_alert_evidence() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "logs-endpoint.alerts-*",
+            "event.kind : alert and event.code : malicious_file and host.name : \"h1\"",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("AlertEvidence"), "{t}");
+    assert!(
+        q.contains(r#"ServiceSource has "Defender for Endpoint""#),
+        "{t}"
+    );
+    assert!(
+        q.contains(r#"Categories has "Malware", "malicious_file""#),
+        "{t}"
+    );
+    assert!(q.contains(r#"DeviceName == "h1""#), "{t}");
+    assert!(t.contains("caveat (table-approximation)"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            "endgame-*",
+            "event.kind:alert and event.module:endgame and endgame.metadata.type:detection and event.action:cred_theft_event",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("AlertEvidence"), "{t}");
+    assert!(
+        q.contains(r#"Categories has "CredentialAccess", "cred_theft_event""#),
+        "{t}"
+    );
+    assert!(!t.contains("unmapped-field"), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+#[test]
+fn kibana_alerts_read_sentinel_security_alert() {
+    let (st, t) = kql(
+        "toml",
+        &kuery_toml(
+            ".alerts-security.*",
+            "kibana.alert.rule.name:\"Some rule\" and kibana.alert.risk_score > 21",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("SecurityAlert"), "{t}");
+    assert!(q.contains(r#"AlertName == "Some rule""#), "{t}");
+    assert!(q.contains(r#"AlertSeverity =~ "Medium", 47"#), "{t}");
+    assert_eq!(st, Status::Approximate, "{t}");
+}
+
+#[test]
+fn linux_auth_log_reads_syslog_with_elastic_categorization() {
+    let (st, t) = kql(
+        "toml",
+        &eql_toml(
+            "logs-system.auth-*",
+            "iam where host.os.type == \"linux\" and event.type == \"user\" and event.type == \"creation\" and event.outcome == \"success\"",
+        ),
+    );
+    let q = query_lines(&t);
+    assert!(q.starts_with("Syslog"), "{t}");
+    assert!(q.contains(r#"Facility in ("auth", "authpriv")"#), "{t}");
+    assert!(
+        q.contains(r#"ProcessName == "useradd", dynamic(["user", "creation"])"#),
+        "{t}"
+    );
+    assert!(!t.contains("unmapped-field"), "{t}");
     assert_eq!(st, Status::Approximate, "{t}");
 }

@@ -119,6 +119,10 @@ pub struct MapFile {
     pub connectors: BTreeMap<String, String>,
     #[serde(default)]
     pub tactics: BTreeMap<String, String>,
+    /// ECS fields Elastic maps as analyzed `text`: a kuery value matches
+    /// terms of them, not the whole value.
+    #[serde(default)]
+    pub analyzed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -242,7 +242,13 @@ impl<'m> Ctx<'m> {
     }
 
     fn mapped(&mut self, f: &FieldRef) -> Col {
-        if f.name_pattern.is_some() {
+        // A field-name pattern is refused unless the mapping names the
+        // pattern itself (`a.*.b: {expr: ...}`).
+        let named_pattern = f.name_pattern.is_some()
+            && self
+                .lookup(Self::scheme_key(f.scheme), &f.name)
+                .is_some_and(|(_, rest)| rest.is_empty());
+        if f.name_pattern.is_some() && !named_pattern {
             self.refuse(
                 f.span,
                 format!(

@@ -7,7 +7,7 @@
 //! non-string columns the null case is written out.
 
 use super::ctx::{Col, Ctx};
-use super::text::{lit, pattern_regex, regex, string};
+use super::text::{lit, pattern_regex, regex, regex_per_line, string};
 use crate::ir::*;
 
 /// A condition.
@@ -83,8 +83,58 @@ fn not(cx: &mut Ctx, inner: &Expr) -> String {
     format!("not({body})")
 }
 
+/// A whole-value match on a field Elastic analyzes (`text`) as the term
+/// match it is there (analyzers lowercase terms).
+fn analyzed_as_terms(cx: &mut Ctx, m: &Match) -> Option<Match> {
+    let text = m.kind == MatchKind::Whole
+        && m.field.scheme == FieldScheme::Ecs
+        && cx.m.map.analyzed.contains(&m.field.name)
+        && m.values.iter().all(|v| matches!(v, Value::Str(_)));
+    if !text {
+        return None;
+    }
+    cx.caveat(
+        "analyzed-text",
+        format!(
+            "`{}` is an analyzed text field in Elastic: its values are matched as terms (Kusto `has`, or a regex bounded by non-alphanumerics), case-insensitively, without the separators at their ends; the field's own analyzer may split terms differently",
+            m.field.name
+        ),
+        Some(m.span),
+    );
+    // The analyzer drops separators around a value (`.pst` is the term
+    // `pst`); Elastic's PowerShell analyzer keeps `-` inside terms.
+    let values = m
+        .values
+        .iter()
+        .map(|v| match v {
+            Value::Str(p) => match p.as_literal() {
+                Some(l) => {
+                    let t = l.trim_matches(|c: char| !(c.is_alphanumeric() || c == '-'));
+                    Value::Str(Pattern::literal(if t.is_empty() { l } else { t }))
+                }
+                None => v.clone(),
+            },
+            _ => v.clone(),
+        })
+        .collect();
+    Some(Match {
+        kind: MatchKind::Term,
+        case: Case::Insensitive,
+        values,
+        ..m.clone()
+    })
+}
+
 /// `field` against each value, ORed (`Any`) or ANDed (`All`).
 fn matches(cx: &mut Ctx, m: &Match) -> String {
+    let term;
+    let m = match analyzed_as_terms(cx, m) {
+        Some(t) => {
+            term = t;
+            &term
+        }
+        None => m,
+    };
     let c = cx.field(&m.field);
     let ci = m.case == Case::Insensitive;
     // Many plain literals compare as one `in` / `in~`.
@@ -132,14 +182,7 @@ fn one(cx: &mut Ctx, m: &Match, c: &Col, v: &Value) -> String {
         Value::Str(p) => str_match(cx, m, c, p),
         Value::Regex(r) => match regex(r, ci) {
             Ok(re) => format!("{} matches regex {}", string_side(c), string(&re)),
-            Err(why) => {
-                cx.refuse(
-                    m.span,
-                    format!("the regex `{}` uses {why}", r.pattern),
-                    "not expressible in RE2",
-                );
-                "false".into()
-            }
+            Err(why) => refuse_regex(cx, m, r, &why),
         },
         Value::Num(n) if c.is_numeric() => format!("{} == {}", c.text, n.text),
         Value::Num(n) => {
@@ -157,6 +200,16 @@ fn one(cx: &mut Ctx, m: &Match, c: &Col, v: &Value) -> String {
             format!("{} {op} {}", string_side(c), string_side(&o))
         }
     }
+}
+
+/// Refuse a regex RE2 cannot express.
+fn refuse_regex(cx: &mut Ctx, m: &Match, r: &Regex, why: &str) -> String {
+    cx.refuse(
+        m.span,
+        format!("the regex `{}` uses {why}", r.pattern),
+        "not expressible in RE2",
+    );
+    "false".into()
 }
 
 fn cidr(c: &Col, block: &str) -> String {
@@ -280,6 +333,24 @@ fn dynamic_match(cx: &mut Ctx, m: &Match, c: &Col, v: &Value) -> String {
                 string(&re)
             )
         }
+        Value::Regex(r) => match regex_per_line(r, ci) {
+            Ok(re) => {
+                cx.caveat(
+                    "array-regex",
+                    format!(
+                        "the regex on the array `{}` is matched against each line of its elements joined by line breaks (a negated character class may reach across elements; `.` does not match a line break)",
+                        m.field.name
+                    ),
+                    Some(m.span),
+                );
+                format!(
+                    "strcat_array({}, \"\\n\") matches regex {}",
+                    c.text,
+                    string(&re)
+                )
+            }
+            Err(why) => refuse_regex(cx, m, r, &why),
+        },
         _ => {
             cx.refuse(
                 m.span,

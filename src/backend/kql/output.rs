@@ -5,8 +5,21 @@ use super::{Built, Options, Output, Status};
 use crate::ir::{AttackKind, Rule, Severity};
 use crate::mapping::KqlMapping;
 
+/// Text for a `//` comment line: a line break of any kind (CR included,
+/// which Kusto also ends a line at) or other control character would end
+/// the comment early.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 fn header(rule: &Rule, b: &Built) -> String {
-    let mut h = format!("// {}\n// id: {}\n", rule.meta.name, rule.meta.id);
+    let mut h = format!(
+        "// {}\n// id: {}\n",
+        one_line(&rule.meta.name),
+        one_line(&rule.meta.id)
+    );
     let lang = rule
         .query
         .as_ref()
@@ -30,7 +43,7 @@ fn header(rule: &Rule, b: &Built) -> String {
         h.push_str(&format!(
             "// caveat ({}): {}\n",
             c.code,
-            c.message.replace('\n', " ")
+            one_line(&c.message)
         ));
     }
     h

@@ -228,12 +228,16 @@ fn unknown_source_is_e0402() {
     assert_eq!(o.diagnostics[0].code, codes::UNMAPPED_SOURCE);
 }
 
-#[test]
-fn arrays_match_any_element() {
-    let lenient = Options {
+fn lenient() -> Options {
+    Options {
         lenient: true,
         ..Options::default()
-    };
+    }
+}
+
+#[test]
+fn arrays_match_any_element() {
+    let lenient = lenient();
     let e = m(
         "process.args",
         vec![s("-enc")],
@@ -259,4 +263,44 @@ fn arrays_match_any_element() {
         "{}",
         o.text
     );
+    // A regex on an array: each line of the joined elements, approximate.
+    let re = Value::Regex(Regex {
+        pattern: "-[^-]*[uz]".into(),
+        flavor: RegexFlavor::Lucene,
+        anchored: true,
+        multiline: false,
+        dot_all: false,
+    });
+    let e = m("process.args", vec![re], Case::Sensitive, MatchKind::Whole);
+    let o = convert(&rule(e), &lenient);
+    assert!(
+        o.text.contains(r#"strcat_array(split(ProcessCommandLine, " "), "\n") matches regex @"(?m)^(?:-[^-]*[uz])$""#),
+        "{}",
+        o.text
+    );
+    assert!(o.caveats.iter().any(|c| c.code == "array-regex"));
+}
+
+#[test]
+fn analyzed_text_fields_match_terms() {
+    let lenient = lenient();
+    let e = m(
+        "powershell.file.script_block_text",
+        vec![s(".pst"), s("Get-Mailbox")],
+        Case::Sensitive,
+        MatchKind::Whole,
+    );
+    let o = convert(&rule(e), &lenient);
+    // Script blocks are read from the PowerShell log in Event, not from
+    // the process table the category would pick.
+    assert!(o.text.contains("\nEvent\n"), "{}", o.text);
+    assert!(o.text.contains(r#"EventData) has "pst""#), "{}", o.text);
+    assert!(
+        o.text.contains(
+            r#"matches regex @"(?is)(?:^|[^\p{L}\p{N}])Get\-Mailbox(?:[^\p{L}\p{N}]|$)""#
+        ),
+        "{}",
+        o.text
+    );
+    assert!(o.caveats.iter().any(|c| c.code == "analyzed-text"));
 }

@@ -212,11 +212,7 @@ pub fn pattern_regex(p: &Pattern, insensitive: bool) -> String {
 
 /// Translate a source regex to RE2, or say why it cannot be.
 pub fn regex(r: &Regex, insensitive: bool) -> Result<String, String> {
-    let body = match r.flavor {
-        RegexFlavor::Re2 => r.pattern.clone(),
-        RegexFlavor::Pcre => pcre(&r.pattern)?,
-        RegexFlavor::Lucene => lucene(&r.pattern)?,
-    };
+    let body = regex_body(r)?;
     let mut flags = String::new();
     if insensitive {
         flags.push('i');
@@ -237,6 +233,27 @@ pub fn regex(r: &Regex, insensitive: bool) -> Result<String, String> {
         format!("{prefix}^(?:{body})$")
     } else {
         format!("{prefix}{body}")
+    })
+}
+
+fn regex_body(r: &Regex) -> Result<String, String> {
+    match r.flavor {
+        RegexFlavor::Re2 => Ok(r.pattern.clone()),
+        RegexFlavor::Pcre => pcre(&r.pattern),
+        RegexFlavor::Lucene => lucene(&r.pattern),
+    }
+}
+
+/// A source regex as RE2 matched against each line of a text (array
+/// elements joined by line breaks): multi-line anchors, and `.` does not
+/// cross a line break.
+pub fn regex_per_line(r: &Regex, insensitive: bool) -> Result<String, String> {
+    let body = regex_body(r)?;
+    let flags = if insensitive { "(?im)" } else { "(?m)" };
+    Ok(if r.anchored {
+        format!("{flags}^(?:{body})$")
+    } else {
+        format!("{flags}{body}")
     })
 }
 

@@ -209,6 +209,8 @@ pub(super) fn aggregate(cx: &mut Ctx, pipe: &mut Pipe, a: &Aggregate, span: crat
             let mut avail: std::collections::BTreeSet<String> =
                 keys.iter().map(|k| key_name(k)).collect();
             avail.extend(a.aggs.iter().map(|g| ident(&g.alias)));
+            // Fields computed before the aggregation are gone unless kept.
+            cx.computed.retain(|n, _| avail.contains(&ident(n)));
             cx.available = Some(avail);
         }
         AggMode::Annotate => {
