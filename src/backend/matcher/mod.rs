@@ -182,6 +182,13 @@ fn info(rule: &Rule) -> RuleInfo {
 impl Engine {
     /// Compile every rule; rules that cannot be run are refused by name.
     pub fn compile(rules: &[Rule]) -> (Engine, Vec<Refused>) {
+        Engine::compile_with(rules, true)
+    }
+
+    /// [`Engine::compile`]; `decide: false` evaluates every candidate rule
+    /// instead of letting the literal index decide the rules it can (the
+    /// reference the index's decisions are tested against).
+    pub fn compile_with(rules: &[Rule], decide: bool) -> (Engine, Vec<Refused>) {
         let mut fields = FieldTable::new();
         let mut out = Vec::new();
         let mut refused = Vec::new();
@@ -211,7 +218,7 @@ impl Engine {
                 let filter = full_filter(q);
                 pred::compile(&filter, &mut cx).map(|n| {
                     let cat = q.source.logsource.as_ref().and_then(|l| l.category.clone());
-                    let exact = exact::exact(&filter, cx.fields);
+                    let exact = decide.then(|| exact::exact(&filter, cx.fields)).flatten();
                     reqs.push((prefilter::formula(&filter, cx.fields), exact, cat));
                     Kind::Stateless(n)
                 })
