@@ -294,12 +294,12 @@ impl Engine {
         self.rules.is_empty()
     }
 
-    /// Rules the literal index can rule out without evaluating them.
     /// Rules the literal index decides on its own (see `exact.rs`).
     pub fn decided_rules(&self) -> usize {
         self.router.decided_rules()
     }
 
+    /// Rules the literal index can rule out without evaluating them.
     pub fn prefiltered_rules(&self) -> usize {
         self.router.filtered_rules()
     }

@@ -204,10 +204,7 @@ pub fn regex_fragments(src: &str) -> Option<Vec<String>> {
     ]
     .into_iter()
     .flatten()
-    .max_by_key(|set| {
-        let min = set.iter().map(String::len).min().unwrap_or(0);
-        (min.min(16), -(set.len() as i64))
-    })
+    .max_by_key(|set| reqlit::score(set))
 }
 
 /// A formula over literal ids, evaluated on the marks of one event.
@@ -324,14 +321,9 @@ impl Lits {
 pub const DECIDED: u32 = 1 << 31;
 
 impl Prefilter {
-    /// `reqs[i]`: the literal formula of rule `i` (`Req::True`: always a candidate).
-    pub fn new(reqs: &[Req]) -> Prefilter {
-        let rules: Vec<(Req, Option<Exact>)> = reqs.iter().map(|r| (r.clone(), None)).collect();
-        Prefilter::with_exact(&rules)
-    }
-
-    /// [`Prefilter::new`] with, per rule, its exact condition when it has one.
-    pub fn with_exact(rules: &[(Req, Option<Exact>)]) -> Prefilter {
+    /// `rules[i]`: the literal formula of rule `i` (`Req::True`: always a
+    /// candidate) and its exact condition, when the marks decide it.
+    pub fn new(rules: &[(Req, Option<Exact>)]) -> Prefilter {
         let mut lits = Lits::default();
         let mut always = Vec::new();
         let mut formulas = Vec::new();
@@ -538,7 +530,11 @@ mod tests {
             lit(img, "certutil"),
             Req::or(vec![lit(cmd, "urlcache"), lit(cmd, "verifyctl")]),
         ]);
-        let pf = Prefilter::new(&[certutil, Req::True, lit(cmd, "kelvin")]);
+        let pf = Prefilter::new(&[
+            (certutil, None),
+            (Req::True, None),
+            (lit(cmd, "kelvin"), None),
+        ]);
         assert_eq!(pf.filtered_rules(), 2);
         let (mut s, mut out) = (Scratch::default(), Vec::new());
         let mut run = |e: &str| {

@@ -68,7 +68,7 @@ pub fn required(h: &Hir) -> Option<Vec<String>> {
 }
 
 /// Prefer sets whose shortest literal is long, then small sets.
-fn score(set: &[String]) -> (usize, i64) {
+pub(crate) fn score(set: &[String]) -> (usize, i64) {
     let min = set.iter().map(String::len).min().unwrap_or(0);
     (min.min(16), -(set.len() as i64))
 }

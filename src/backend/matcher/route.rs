@@ -119,7 +119,6 @@ fn category_index(c: &str) -> Option<usize> {
 }
 
 impl Router {
-    /// `rules[i]`: rule `i`'s literal formula and Sigma logsource category.
     /// Per rule: its literal formula, its exact condition (when the index
     /// decides it) and its Sigma logsource category.
     pub fn new(rules: Vec<RouteRule>, fields: &mut FieldTable) -> Router {
@@ -143,14 +142,13 @@ impl Router {
             .into_iter()
             .map(|(category, reqs, rules)| Group {
                 category,
-                index: Prefilter::with_exact(&reqs),
+                index: Prefilter::new(&reqs),
                 rules,
             })
             .collect();
         Router { groups, sysmon }
     }
 
-    /// Rules the index can rule out without evaluating them.
     /// Whether every rule has a category: an event of a known Sysmon
     /// category no group takes can then be dropped unread
     /// ([`Router::rules_out`]).
@@ -172,10 +170,12 @@ impl Router {
         )
     }
 
+    /// Rules the index decides without evaluating them.
     pub fn decided_rules(&self) -> usize {
         self.groups.iter().map(|g| g.index.decided_rules()).sum()
     }
 
+    /// Rules the index can rule out without evaluating them.
     pub fn filtered_rules(&self) -> usize {
         self.groups.iter().map(|g| g.index.filtered_rules()).sum()
     }
