@@ -21,6 +21,7 @@
 
 use super::exact::{marks_of, Decider, Exact, MARKS};
 use super::fields::{EventView, FieldId, FieldTable};
+use super::memo::{Hit, Lookup, Memos};
 use super::reqlit;
 use super::strmatch::regex_source;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
@@ -28,6 +29,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rayon::prelude::*;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shorter fragments match nearly every event: not worth indexing.
 pub const MIN_LIT: usize = 3;
@@ -266,6 +268,10 @@ pub struct Scratch {
     touched: Vec<u32>,
     /// A scanned value was not ASCII: the marks do not decide rules.
     non_ascii: bool,
+    /// What the automata found in recent values.
+    memos: Memos,
+    /// The literals found in one value.
+    hits: Vec<Hit>,
     /// One routing group's candidates (see `Router::candidates`).
     pub(crate) local: Vec<u32>,
 }
@@ -281,7 +287,12 @@ pub struct Prefilter {
     /// Rules that are always candidates.
     always: Vec<u32>,
     rules: usize,
+    /// This index's serial number (its memos in a [`Scratch`]).
+    serial: u64,
 }
+
+/// Serial numbers of indexes.
+static SERIAL: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Default)]
 struct Lits {
@@ -390,6 +401,7 @@ impl Prefilter {
             lit_rules: lits.rules,
             always,
             rules: rules.len(),
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -410,29 +422,29 @@ impl Prefilter {
         out.extend_from_slice(&self.always);
         s.mark.resize(self.lit_rules.len() * MARKS, false);
         s.non_ascii = false;
-        for scan in &self.scans {
+        let memos = s.memos.of(self.serial, self.scans.len());
+        for (scan, memo) in self.scans.iter().zip(memos) {
             for (leaf, _) in ev.values(scan.field) {
                 let Some(text) = leaf.text() else { continue };
-                let folded;
-                let hay: &str = if text.is_ascii() {
-                    &text
-                } else {
+                if !text.is_ascii() {
                     s.non_ascii = true;
-                    folded = index_fold(&text);
-                    &folded
-                };
-                for m in scan.ac.find_overlapping_iter(hay) {
-                    let id = scan.lits[m.pattern().as_usize()];
-                    let base = id as usize * MARKS;
-                    if !s.mark[base] {
-                        out.extend_from_slice(&self.lit_rules[id as usize]);
+                    s.hits.clear();
+                    scan.find(&index_fold(&text), &mut s.hits);
+                    self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
+                    continue;
+                }
+                match memo.lookup(text.as_bytes()) {
+                    Lookup::Hit(hits) => self.replay(hits, &mut s.mark, &mut s.touched, out),
+                    Lookup::Miss(at) => {
+                        s.hits.clear();
+                        scan.find(&text, &mut s.hits);
+                        memo.store(at, text.as_bytes(), &s.hits);
+                        self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
                     }
-                    for off in marks_of(m.start(), m.end(), hay.len()) {
-                        let k = base + off as usize;
-                        if !s.mark[k] {
-                            s.mark[k] = true;
-                            s.touched.push(k as u32);
-                        }
+                    Lookup::Skip => {
+                        s.hits.clear();
+                        scan.find(&text, &mut s.hits);
+                        self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
                     }
                 }
             }
@@ -450,6 +462,36 @@ impl Prefilter {
         });
         for k in s.touched.drain(..) {
             s.mark[k as usize] = false;
+        }
+    }
+}
+
+impl Prefilter {
+    /// Set the marks of the literals found in a value; a literal's first
+    /// mark in this event adds the rules it triggers to `out`.
+    fn replay(&self, hits: &[Hit], mark: &mut [bool], touched: &mut Vec<u32>, out: &mut Vec<u32>) {
+        for &(id, bits) in hits {
+            let base = id as usize * MARKS;
+            if !mark[base] {
+                out.extend_from_slice(&self.lit_rules[id as usize]);
+            }
+            for off in 0..MARKS {
+                let k = base + off;
+                if bits & (1 << off) != 0 && !mark[k] {
+                    mark[k] = true;
+                    touched.push(k as u32);
+                }
+            }
+        }
+    }
+}
+
+impl FieldScan {
+    /// The literals in a (folded) value and where: one [`Hit`] per match.
+    fn find(&self, hay: &str, hits: &mut Vec<Hit>) {
+        for m in self.ac.find_overlapping_iter(hay) {
+            let bits = marks_of(m.start(), m.end(), hay.len()).fold(0u8, |b, k| b | 1 << k);
+            hits.push((self.lits[m.pattern().as_usize()], bits));
         }
     }
 }

@@ -313,8 +313,10 @@ fn index_decided_rules_agree_with_evaluation() {
         r#"{"Image":1,"CommandLine":null}"#,
         r#"{"Other":"cmd.exe"}"#,
     ];
+    // One worker throughout: values seen before come from the memo of what
+    // the automata found (`memo.rs`), whatever event they were seen in.
     let mut w = Worker::default();
-    for (n, ev) in events.iter().enumerate() {
+    for (n, ev) in events.iter().chain(events.iter().rev()).enumerate() {
         let got: Vec<usize> = e
             .eval_shared(&mut w, ev.as_bytes(), n as u64)
             .unwrap()

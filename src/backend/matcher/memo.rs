@@ -1,0 +1,169 @@
+//! A memo of what a field's automaton finds in a value.
+//!
+//! Real logs repeat field values: the same images, parents, users, service
+//! command lines, integrity levels, thousands of times. Scanning a value
+//! with a field's automaton (thousands of command-line fragments) costs far
+//! more than hashing and comparing it, so each worker keeps, per field of
+//! each index, a direct-mapped table from recent values to the literals
+//! found in them and where (the positional marks of `exact.rs`).
+//!
+//! Direct-mapped and fixed-size: a lookup hashes the value and compares it
+//! with one slot, so the work per value is bounded whatever the input (no
+//! chains for crafted collisions to lengthen), memory is bounded, and a
+//! miss replaces the slot (steady state allocates nothing). A field whose
+//! values do not repeat (hashes, GUIDs) stops being memoised after a window
+//! of misses and is probed again later, so unique values cost one window
+//! of hashing, not a hash per value forever.
+
+use super::fields::FxBuild;
+use std::hash::{BuildHasher, Hasher};
+
+/// Slots per field (a power of two).
+const SLOTS: usize = 4096;
+/// Longer values are scanned, not memoised (rarely repeated, costly to key).
+const MAX_KEY: usize = 512;
+/// Lookups per window of the hit-rate check.
+const WINDOW: u32 = 1024;
+/// Values scanned without the memo after a window with too few hits.
+const PAUSE: u32 = 16 * 1024;
+
+/// One literal found in a value: its id and its mark offsets (bit `k` set:
+/// mark `k` of `exact.rs`).
+pub type Hit = (u32, u8);
+
+#[derive(Default)]
+struct Slot {
+    key: Vec<u8>,
+    hits: Vec<Hit>,
+}
+
+/// The memo of one field's automaton.
+#[derive(Default)]
+pub struct FieldMemo {
+    slots: Vec<Slot>,
+    lookups: u32,
+    found: u32,
+    /// Values still to scan without the memo.
+    paused: u32,
+}
+
+/// What the memo knows of a value.
+pub enum Lookup<'m> {
+    /// The literals found in it when it was last scanned.
+    Hit(&'m [Hit]),
+    /// Not known: scan it, then [`FieldMemo::store`] what was found here.
+    Miss(usize),
+    /// Not memoised (too long, or the field's values do not repeat).
+    Skip,
+}
+
+impl FieldMemo {
+    pub fn lookup(&mut self, value: &[u8]) -> Lookup<'_> {
+        if value.len() > MAX_KEY {
+            return Lookup::Skip;
+        }
+        if self.paused > 0 {
+            self.paused -= 1;
+            return Lookup::Skip;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOTS, Slot::default);
+        }
+        let mut h = FxBuild.build_hasher();
+        h.write(value);
+        h.write_u8(0xff);
+        let at = (h.finish() >> 52) as usize & (SLOTS - 1);
+        self.lookups += 1;
+        let hit = self.slots[at].key == value && !self.slots[at].key.is_empty();
+        if hit {
+            self.found += 1;
+        }
+        if self.lookups == WINDOW {
+            // Fewer than one value in eight seen before: not worth it.
+            if self.found < WINDOW / 8 {
+                self.paused = PAUSE;
+            }
+            self.lookups = 0;
+            self.found = 0;
+        }
+        if hit {
+            Lookup::Hit(&self.slots[at].hits)
+        } else {
+            Lookup::Miss(at)
+        }
+    }
+
+    /// Record the literals found in `value` (after a [`Lookup::Miss`]).
+    pub fn store(&mut self, at: usize, value: &[u8], hits: &[Hit]) {
+        let slot = &mut self.slots[at];
+        slot.key.clear();
+        slot.key.extend_from_slice(value);
+        slot.hits.clear();
+        slot.hits.extend_from_slice(hits);
+    }
+}
+
+/// Every field memo of one worker: per index (by its serial number), per
+/// field automaton.
+#[derive(Default)]
+pub struct Memos {
+    by_index: Vec<(u64, Vec<FieldMemo>)>,
+}
+
+impl Memos {
+    /// The memos of an index's `fields` automata.
+    pub fn of(&mut self, index: u64, fields: usize) -> &mut [FieldMemo] {
+        let at = match self.by_index.iter().position(|(i, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                let mut v = Vec::new();
+                v.resize_with(fields, FieldMemo::default);
+                self.by_index.push((index, v));
+                self.by_index.len() - 1
+            }
+        };
+        &mut self.by_index[at].1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_values_and_replaces_on_collision() {
+        let mut m = FieldMemo::default();
+        let Lookup::Miss(at) = m.lookup(b"C:\\Windows\\cmd.exe") else {
+            panic!("a new value is a miss")
+        };
+        m.store(at, b"C:\\Windows\\cmd.exe", &[(7, 0b101)]);
+        match m.lookup(b"C:\\Windows\\cmd.exe") {
+            Lookup::Hit(h) => assert_eq!(h, &[(7, 0b101)]),
+            _ => panic!("a stored value is a hit"),
+        }
+        // Another value in the same slot evicts it, never reads its hits.
+        let other = (0..)
+            .map(|i| format!("v{i}"))
+            .find(|v| matches!(m.lookup(v.as_bytes()), Lookup::Miss(a) if a == at))
+            .unwrap();
+        m.store(at, other.as_bytes(), &[]);
+        assert!(matches!(m.lookup(b"C:\\Windows\\cmd.exe"), Lookup::Miss(_)));
+        assert!(matches!(m.lookup(other.as_bytes()), Lookup::Hit(&[])));
+        // The empty value is never taken for an empty slot's key.
+        assert!(matches!(FieldMemo::default().lookup(b""), Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn unique_values_pause_the_memo() {
+        let mut m = FieldMemo::default();
+        for i in 0..WINDOW {
+            let v = format!("{i:064}");
+            if let Lookup::Miss(at) = m.lookup(v.as_bytes()) {
+                m.store(at, v.as_bytes(), &[]);
+            }
+        }
+        assert!(matches!(m.lookup(b"x"), Lookup::Skip));
+        assert_eq!(m.paused, PAUSE - 1);
+        assert!(matches!(m.lookup(&[b'a'; MAX_KEY + 1]), Lookup::Skip));
+    }
+}
