@@ -200,6 +200,69 @@ pub struct EventView<'a> {
 
 const NONE: u32 = u32::MAX;
 
+/// The vectors of a dropped view, kept per thread for the next one: an
+/// event then costs no allocation for its view.
+#[derive(Default)]
+struct Spare {
+    head: Vec<u32>,
+    leaves: Vec<Leaf<'static>>,
+    vals: Vec<(u32, bool, u32)>,
+    strings: Vec<Leaf<'static>>,
+}
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::default();
+}
+
+/// An emptied vector of leaves of any lifetime, same allocation (an
+/// in-place collect of nothing keeps the buffer; `filter` could not change
+/// the lifetime).
+#[allow(clippy::unnecessary_filter_map)]
+fn relabel<'b>(mut v: Vec<Leaf<'_>>) -> Vec<Leaf<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+impl Drop for EventView<'_> {
+    fn drop(&mut self) {
+        let spare = Spare {
+            head: std::mem::take(&mut self.head),
+            leaves: relabel(std::mem::take(&mut self.leaves)),
+            vals: std::mem::take(&mut self.vals),
+            strings: relabel(std::mem::take(&mut self.strings)),
+        };
+        // A thread evaluating nested views keeps the larger buffers.
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                if s.leaves.capacity() <= spare.leaves.capacity() {
+                    *s = spare;
+                }
+            }
+        });
+    }
+}
+
+impl<'a> EventView<'a> {
+    /// An empty view of `fields` slots, on the thread's spare vectors.
+    fn with_slots(fields: usize) -> EventView<'a> {
+        let mut s = SPARE
+            .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)).ok())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        s.head.clear();
+        s.head.resize(fields, NONE);
+        s.vals.clear();
+        EventView {
+            head: s.head,
+            leaves: relabel(s.leaves),
+            vals: s.vals,
+            strings: relabel(s.strings),
+            closed: false,
+        }
+    }
+}
+
 impl<'a> EventView<'a> {
     /// Parse a record and route its leaves.
     pub fn parse(table: &FieldTable, text: &'a str) -> Result<EventView<'a>, ParseError> {
@@ -225,13 +288,7 @@ impl<'a> EventView<'a> {
         mut done: impl FnMut(&EventView<'a>) -> bool,
     ) -> Result<EventView<'a>, ParseError> {
         let closed = std::cell::Cell::new(false);
-        let mut v = EventView {
-            head: vec![NONE; table.len()],
-            leaves: Vec::with_capacity(16),
-            vals: Vec::with_capacity(16),
-            strings: Vec::new(),
-            closed: false,
-        };
+        let mut v = EventView::with_slots(table.len());
         let want = |path: &str| {
             if closed.get() {
                 return None;
@@ -260,13 +317,7 @@ impl<'a> EventView<'a> {
 
     /// An empty event (for tests and computed rows).
     pub fn empty(table: &FieldTable) -> EventView<'a> {
-        EventView {
-            head: vec![NONE; table.len()],
-            leaves: Vec::new(),
-            vals: Vec::new(),
-            strings: Vec::new(),
-            closed: false,
-        }
+        EventView::with_slots(table.len())
     }
 
     pub fn push(&mut self, id: FieldId, leaf: Leaf<'a>, in_array: bool) {

@@ -7,6 +7,7 @@
 
 use bumpalo::Bump;
 use std::borrow::Cow;
+use std::cell::Cell;
 
 pub use super::split::{Record, Splitter, MAX_RECORD};
 
@@ -87,16 +88,35 @@ pub fn parse_routed<'a, W>(
 pub fn parse_routed_in<'a, W>(
     s: &'a str,
     arena: Option<&'a Bump>,
+    want: impl FnMut(&str) -> Option<W>,
+    f: impl FnMut(&str, W, Leaf<'a>, bool),
+) -> Result<(), ParseError> {
+    // The path and the stack keep their capacity from record to record.
+    let (mut path, mut stack) = BUFS.try_with(Cell::take).unwrap_or_default();
+    path.clear();
+    stack.clear();
+    let r = parse_with(s, arena, want, f, &mut path, &mut stack);
+    let _ = BUFS.try_with(|b| b.set((path, stack)));
+    r
+}
+
+thread_local! {
+    static BUFS: Cell<(String, Vec<Frame>)> = Cell::default();
+}
+
+fn parse_with<'a, W>(
+    s: &'a str,
+    arena: Option<&'a Bump>,
     mut want: impl FnMut(&str) -> Option<W>,
     mut f: impl FnMut(&str, W, Leaf<'a>, bool),
+    path: &mut String,
+    stack: &mut Vec<Frame>,
 ) -> Result<(), ParseError> {
     let b = s.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return err(i, "an event must be a JSON object");
     }
-    let mut path = String::new();
-    let mut stack: Vec<Frame> = Vec::new();
     // Parse a value at i.
     'value: loop {
         i = ws(b, i);
@@ -108,8 +128,8 @@ pub fn parse_routed_in<'a, W>(
                     return err(i, "nesting deeper than 512 levels");
                 }
                 if !stack.is_empty() {
-                    if let Some(w) = want(&path) {
-                        f(&path, w, Leaf::Object, in_array);
+                    if let Some(w) = want(path) {
+                        f(path, w, Leaf::Object, in_array);
                     }
                 }
                 stack.push(Frame {
@@ -121,7 +141,7 @@ pub fn parse_routed_in<'a, W>(
                     i += 1;
                     stack.pop();
                 } else {
-                    i = key(s, i, &mut path, stack.last().map_or(0, |fr| fr.path_len))?;
+                    i = key(s, i, path, stack.last().map_or(0, |fr| fr.path_len))?;
                     continue 'value;
                 }
             }
@@ -142,35 +162,35 @@ pub fn parse_routed_in<'a, W>(
                 }
             }
             Some(b'"') => {
-                let w = want(&path);
+                let w = want(path);
                 let (v, next) = string_in(s, i, w.is_some(), arena)?;
                 if let Some(w) = w {
-                    f(&path, w, Leaf::Str(v), in_array);
+                    f(path, w, Leaf::Str(v), in_array);
                 }
                 i = next;
             }
             Some(b't') if b[i..].starts_with(b"true") => {
-                if let Some(w) = want(&path) {
-                    f(&path, w, Leaf::Bool(true), in_array);
+                if let Some(w) = want(path) {
+                    f(path, w, Leaf::Bool(true), in_array);
                 }
                 i += 4;
             }
             Some(b'f') if b[i..].starts_with(b"false") => {
-                if let Some(w) = want(&path) {
-                    f(&path, w, Leaf::Bool(false), in_array);
+                if let Some(w) = want(path) {
+                    f(path, w, Leaf::Bool(false), in_array);
                 }
                 i += 5;
             }
             Some(b'n') if b[i..].starts_with(b"null") => {
-                if let Some(w) = want(&path) {
-                    f(&path, w, Leaf::Null, in_array);
+                if let Some(w) = want(path) {
+                    f(path, w, Leaf::Null, in_array);
                 }
                 i += 4;
             }
             Some(c) if *c == b'-' || c.is_ascii_digit() => {
                 let end = number(b, i)?;
-                if let Some(w) = want(&path) {
-                    f(&path, w, Leaf::Num(&s[i..end]), in_array);
+                if let Some(w) = want(path) {
+                    f(path, w, Leaf::Num(&s[i..end]), in_array);
                 }
                 i = end;
             }
@@ -189,7 +209,7 @@ pub fn parse_routed_in<'a, W>(
             match (b.get(i), top.object) {
                 (Some(b','), true) => {
                     let base = top.path_len;
-                    i = key(s, ws(b, i + 1), &mut path, base)?;
+                    i = key(s, ws(b, i + 1), path, base)?;
                     continue 'value;
                 }
                 (Some(b','), false) => {
@@ -347,10 +367,9 @@ fn string_in<'a>(
                 }
             });
         }
-        let e = *b.get(j + 1).ok_or(ParseError {
-            offset: j,
-            message: "unterminated string".into(),
-        })?;
+        let Some(&e) = b.get(j + 1) else {
+            return err(j, "unterminated string");
+        };
         i = j + 2;
         let c = match e {
             b'"' => '"',
@@ -385,6 +404,12 @@ fn string_in<'a>(
         if decode {
             let o = owned.get_or_insert_with(|| Owned::new(j - seg + 32, arena));
             o.push_str(&s[seg..j]);
+            if matches!(e, b'"' | b'\\' | b'/') {
+                // The escaped character as written starts the next run
+                // (one copy per escape in Windows paths, not two).
+                seg = j + 1;
+                continue;
+            }
             o.push(c);
         }
         seg = i;
@@ -432,10 +457,9 @@ const STOP: [bool; 256] = {
 };
 
 fn hex4(b: &[u8], i: usize) -> Result<u32, ParseError> {
-    let h = b.get(i..i + 4).ok_or(ParseError {
-        offset: i,
-        message: "truncated \\u escape".into(),
-    })?;
+    let Some(h) = b.get(i..i + 4) else {
+        return err(i, "truncated \\u escape");
+    };
     let t = std::str::from_utf8(h).map_err(|_| ParseError {
         offset: i,
         message: "invalid \\u escape".into(),
@@ -506,6 +530,28 @@ mod tests {
     fn escapes_decode() {
         let a = flat(r#"{"p":"C:\\Win\u0041\ud83d\ude00\"q"}"#);
         assert_eq!(a[0].1, Leaf::Str("C:\\WinA😀\"q".to_string().into()));
+        // Every escape at the start, middle and end, and escapes in a row,
+        // decoded as serde_json decodes them.
+        for esc in [
+            r"\\", r#"\""#, r"\/", r"\n", r"\t", r"\b", r"\f", r"\r", r"\u00e9",
+        ] {
+            for body in [
+                format!("{esc}x"),
+                format!("x{esc}y"),
+                format!("xy{esc}"),
+                format!("{esc}{esc}"),
+                format!(r"C:{esc}Windows\\{esc}\\cmd.exe"),
+            ] {
+                let rec = format!(r#"{{"p":"{body}"}}"#);
+                let want: std::collections::HashMap<String, String> =
+                    serde_json::from_str(&rec).unwrap();
+                assert_eq!(
+                    flat(&rec)[0].1,
+                    Leaf::Str(want["p"].clone().into()),
+                    "{rec}"
+                );
+            }
+        }
         assert!(parse_flat(r#"{"a":1,}"#, &mut |_, _, _| {}).is_err());
         assert!(parse_flat(r#"{"a":01}"#, &mut |_, _, _| {}).is_err());
         assert!(parse_flat(r#"{"a":"x"} x"#, &mut |_, _, _| {}).is_err());

@@ -530,8 +530,9 @@ fn spath(row: &mut Row, input: &str, path: &str) {
 
 fn eval_on(t: &RowTable, row: &Row, now: Option<i64>, f: &mut dyn FnMut(&EventView)) {
     let text = row_text(row, now);
-    if let Some(v) = t.view(&text) {
-        f(&v);
+    let view = t.view(&text);
+    if let Some(v) = &view {
+        f(v);
     }
 }
 
