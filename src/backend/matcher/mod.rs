@@ -10,6 +10,7 @@ mod corr;
 pub mod exact;
 pub mod fields;
 pub mod json;
+mod linescan;
 mod memo;
 mod pipeline;
 pub mod pred;

@@ -3,7 +3,7 @@
 //! without recursion and without buffering more than one record; a record
 //! that is not an event is reported with the line it starts on.
 
-use super::json::find_stop;
+use super::linescan::line_object;
 use memchr::memchr3;
 use std::io::Read;
 
@@ -319,50 +319,6 @@ impl<R: Read> Splitter<R> {
         self.push_range(seg, self.pos);
         None
     }
-}
-
-/// The length of the JSON object that starts `b` when it is the only thing
-/// on its line (up to the next `\n`, trailing blanks allowed), as the
-/// splitter's state machine would cut it (brackets of both kinds counted,
-/// strings skipped); `None` when the line is not complete in `b`, holds more
-/// or less than one object, or needs the state machine.
-fn line_object(b: &[u8]) -> Option<usize> {
-    let line = &b[..memchr::memchr(b'\n', b)?];
-    let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(&c) = line.get(i) {
-        match c {
-            b'"' => {
-                i += 1;
-                loop {
-                    // Strings are short: eight bytes at a time beats a
-                    // vectorised search set up for each. A raw control
-                    // character (invalid in a string) is the state
-                    // machine's to report.
-                    i += find_stop(line.get(i..)?)?;
-                    match line[i] {
-                        b'"' => break,
-                        b'\\' => i += 2,
-                        _ => return None,
-                    }
-                }
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    let end = i + 1;
-                    return line[end..]
-                        .iter()
-                        .all(|c| matches!(c, b' ' | b'\t' | b'\r'))
-                        .then_some(end);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]
