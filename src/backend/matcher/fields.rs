@@ -51,7 +51,13 @@ impl std::hash::Hasher for FxHasher {
 pub struct FieldTable {
     names: Vec<String>,
     ids: HashMap<(String, Scheme), FieldId>,
-    by_path: HashMap<String, Vec<FieldId>, FxBuild>,
+    /// Event path to its entry in `routes`.
+    by_path: HashMap<String, u32, FxBuild>,
+    /// The fields each routed path feeds.
+    routes: Vec<Vec<FieldId>>,
+    /// Changed whenever a path is routed (see [`Shape`]); unique across
+    /// tables (a clone shares it with the same routes).
+    stamp: u64,
     /// Keyword searches need every string of the event.
     pub want_strings: bool,
     /// The event timestamp (a pseudo-field).
@@ -82,7 +88,7 @@ impl FieldTable {
         t.time = t.names.len() as FieldId;
         t.names.push("<timestamp>".into());
         for p in TIME_PATHS {
-            t.by_path.entry(p.to_string()).or_default().push(t.time);
+            t.add_route(p.to_string(), t.time);
         }
         t
     }
@@ -152,17 +158,26 @@ impl FieldTable {
             }
         }
         for p in paths {
-            let v = self.by_path.entry(p).or_default();
-            if !v.contains(&id) {
-                v.push(id);
-            }
+            self.add_route(p, id);
         }
         id
     }
 
-    fn route(&self, path: &str) -> Option<&[FieldId]> {
+    fn add_route(&mut self, path: String, id: FieldId) {
+        let next = self.routes.len() as u32;
+        let at = *self.by_path.entry(path).or_insert(next) as usize;
+        if at == self.routes.len() {
+            self.routes.push(Vec::new());
+        }
+        if !self.routes[at].contains(&id) {
+            self.routes[at].push(id);
+        }
+        self.stamp = STAMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    }
+
+    fn route_index(&self, path: &str) -> Option<u32> {
         if let Some(v) = self.by_path.get(path) {
-            return Some(v);
+            return Some(*v);
         }
         // evtx EventData / UserData keys: spaces removed, any depth under UserData.
         for pre in ["Event.EventData.", "Event.UserData."] {
@@ -172,7 +187,7 @@ impl FieldTable {
                     .find(|s| !s.starts_with('#'))
                     .unwrap_or(rest);
                 let key: String = last.chars().filter(|c| *c != ' ').collect();
-                return self.by_path.get(key.as_str()).map(Vec::as_slice);
+                return self.by_path.get(key.as_str()).copied();
             }
         }
         None
@@ -182,8 +197,24 @@ impl FieldTable {
     pub fn routes(&self) -> impl Iterator<Item = (&str, &[FieldId])> {
         self.by_path
             .iter()
-            .map(|(p, ids)| (p.as_str(), ids.as_slice()))
+            .map(|(p, i)| (p.as_str(), self.routes[*i as usize].as_slice()))
     }
+}
+
+static STAMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The paths of the last event parsed on this thread, in order, with their
+/// routes: events of one source have the same keys in the same order, so a
+/// key is routed by comparing it with the one at its position last time,
+/// not by hashing it.
+#[derive(Default)]
+struct Shape {
+    stamp: u64,
+    keys: Vec<(String, Option<u32>)>,
+}
+
+thread_local! {
+    static SHAPE: std::cell::Cell<Shape> = std::cell::Cell::default();
 }
 
 /// One event as the rules see it: the leaves of every field they read.
@@ -289,14 +320,38 @@ impl<'a> EventView<'a> {
     ) -> Result<EventView<'a>, ParseError> {
         let closed = std::cell::Cell::new(false);
         let mut v = EventView::with_slots(table.len());
-        let want = |path: &str| {
+        let mut shape = SHAPE.try_with(std::cell::Cell::take).unwrap_or_default();
+        if shape.stamp != table.stamp {
+            shape = Shape {
+                stamp: table.stamp,
+                keys: Vec::new(),
+            };
+        }
+        let mut k = 0;
+        let mut want = |path: &str| {
             if closed.get() {
                 return None;
             }
-            let ids = table.route(path);
+            let at = match shape.keys.get_mut(k) {
+                Some((p, at)) if p == path => *at,
+                slot => {
+                    let at = table.route_index(path);
+                    match slot {
+                        Some((p, a)) => {
+                            p.clear();
+                            p.push_str(path);
+                            *a = at;
+                        }
+                        None => shape.keys.push((path.to_string(), at)),
+                    }
+                    at
+                }
+            };
+            k += 1;
+            let ids = at.map(|i| table.routes[i as usize].as_slice());
             (ids.is_some() || table.want_strings).then_some(ids)
         };
-        parse_routed_in(text, arena, want, |_, ids, leaf, in_array| {
+        let parsed = parse_routed_in(text, arena, &mut want, |_, ids, leaf, in_array| {
             if table.want_strings && matches!(leaf, Leaf::Str(_)) {
                 v.strings.push(leaf.clone());
             }
@@ -310,7 +365,9 @@ impl<'a> EventView<'a> {
                     closed.set(true);
                 }
             }
-        })?;
+        });
+        let _ = SHAPE.try_with(|s| s.set(shape));
+        parsed?;
         v.closed = closed.get();
         Ok(v)
     }
@@ -371,6 +428,32 @@ impl<'v, 'a> Iterator for Values<'v, 'a> {
 mod tests {
     use super::*;
     use crate::span::Span;
+
+    /// Keys are routed by name whatever the last event's keys were, on
+    /// this table or another, and after the table routes a new path.
+    #[test]
+    fn routes_follow_keys_not_positions() {
+        let mut t = FieldTable::new();
+        let a = t.intern_plain("a");
+        let b = t.intern_plain("b");
+        let mut t2 = FieldTable::new();
+        let b2 = t2.intern_plain("b");
+        let texts = |t: &FieldTable, e: &str, id| -> Vec<String> {
+            EventView::parse(t, e)
+                .unwrap()
+                .values(id)
+                .filter_map(|(l, _)| l.text().map(|s| s.into_owned()))
+                .collect()
+        };
+        assert_eq!(texts(&t, r#"{"a":"1","b":"2"}"#, a), ["1"]);
+        assert_eq!(texts(&t, r#"{"b":"2","a":"1"}"#, a), ["1"]);
+        assert_eq!(texts(&t, r#"{"b":"2","a":"1"}"#, b), ["2"]);
+        assert_eq!(texts(&t, r#"{"c":"3","b":"2"}"#, b), ["2"]);
+        assert_eq!(texts(&t2, r#"{"c":"3","b":"2"}"#, b2), ["2"]);
+        assert_eq!(texts(&t, r#"{"c":"3","b":"2"}"#, b), ["2"]);
+        let c = t.intern_plain("c");
+        assert_eq!(texts(&t, r#"{"c":"3","b":"2"}"#, c), ["3"]);
+    }
 
     #[test]
     fn shapes_route_to_the_same_field() {
