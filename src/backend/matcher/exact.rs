@@ -117,6 +117,11 @@ pub fn exact(e: &Expr, fields: &mut FieldTable) -> Option<Exact> {
 pub enum Decider {
     Const(bool),
     Mark(u32),
+    /// Any of these marks (a value list of one test: the common case, one
+    /// tight loop instead of a node per value).
+    AnyMark(Vec<u32>),
+    /// All of these marks (`|all`).
+    AllMarks(Vec<u32>),
     And(Vec<Decider>),
     Or(Vec<Decider>),
     Not(Box<Decider>),
@@ -128,10 +133,32 @@ impl Decider {
         match x {
             Exact::Const(b) => Decider::Const(*b),
             Exact::Lit(f, l, pos) => Decider::Mark(id(*f, l) * MARKS as u32 + *pos as u32),
-            Exact::And(xs) => Decider::And(xs.iter().map(|x| Decider::new(x, id)).collect()),
-            Exact::Or(xs) => Decider::Or(xs.iter().map(|x| Decider::new(x, id)).collect()),
+            Exact::And(xs) => {
+                let xs: Vec<Decider> = xs.iter().map(|x| Decider::new(x, id)).collect();
+                match Self::marks(&xs) {
+                    Some(ms) => Decider::AllMarks(ms),
+                    None => Decider::And(xs),
+                }
+            }
+            Exact::Or(xs) => {
+                let xs: Vec<Decider> = xs.iter().map(|x| Decider::new(x, id)).collect();
+                match Self::marks(&xs) {
+                    Some(ms) => Decider::AnyMark(ms),
+                    None => Decider::Or(xs),
+                }
+            }
             Exact::Not(x) => Decider::Not(Box::new(Decider::new(x, id))),
         }
+    }
+
+    /// The marks of a list made only of marks.
+    fn marks(xs: &[Decider]) -> Option<Vec<u32>> {
+        xs.iter()
+            .map(|x| match x {
+                Decider::Mark(m) => Some(*m),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether a mark of one of these literals is read.
@@ -139,6 +166,9 @@ impl Decider {
         match self {
             Decider::Const(_) => false,
             Decider::Mark(m) => lits.contains(&(m / MARKS as u32)),
+            Decider::AnyMark(ms) | Decider::AllMarks(ms) => {
+                ms.iter().any(|m| lits.contains(&(m / MARKS as u32)))
+            }
             Decider::And(xs) | Decider::Or(xs) => xs.iter().any(|x| x.mentions(lits)),
             Decider::Not(x) => x.mentions(lits),
         }
@@ -148,6 +178,8 @@ impl Decider {
         match self {
             Decider::Const(b) => *b,
             Decider::Mark(m) => mark[*m as usize],
+            Decider::AnyMark(ms) => ms.iter().any(|m| mark[*m as usize]),
+            Decider::AllMarks(ms) => ms.iter().all(|m| mark[*m as usize]),
             Decider::And(xs) => xs.iter().all(|x| x.holds(mark)),
             Decider::Or(xs) => xs.iter().any(|x| x.holds(mark)),
             Decider::Not(x) => !x.holds(mark),

@@ -311,6 +311,9 @@ fn index_decided_rules_agree_with_evaluation() {
         r#"{"Image":"C:\\Windows\\x.exe","CommandLine":"KILL \u212Aill"}"#,
         r#"{"Image":"ÄÖ\\cmd.exe","CommandLine":"whoami"}"#,
         r#"{"Image":1,"CommandLine":null}"#,
+        // One of two `|all` values, each way round.
+        r#"{"Image":"x","CommandLine":"p -enc q"}"#,
+        r#"{"Image":"x","CommandLine":"p /c q"}"#,
         r#"{"Other":"cmd.exe"}"#,
     ];
     // One worker throughout: values seen before come from the memo of what
