@@ -197,6 +197,11 @@ impl Engine {
         let mut reqs = Vec::new();
         // Rules are told apart by where they are written (ids may be missing).
         let (mut silent, mut loud, mut spans) = (HashSet::new(), HashSet::new(), Vec::new());
+        let _regexes = strmatch::prebuild_regexes(
+            rules
+                .iter()
+                .filter_map(|r| r.query.as_ref()?.filter.as_ref()),
+        );
         for rule in rules {
             let refuse = |r: Refusal| Refused {
                 rule_id: rule.meta.id.clone(),

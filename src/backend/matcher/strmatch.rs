@@ -4,7 +4,9 @@
 //! and CIDR blocks.
 
 use super::fields::FxBuild;
-use crate::ir::{Case, MatchKind, Part, Pattern, Regex as IrRegex, RegexFlavor};
+use crate::ir::{
+    Case, Expr, ExprKind, MatchKind, Part, Pattern, Regex as IrRegex, RegexFlavor, Value,
+};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::collections::HashSet;
@@ -170,10 +172,12 @@ fn build_regex(body: &str, case: Case, anchored: bool, flags: &str) -> Result<Re
     } else {
         format!("(?{i}{flags}s){body}")
     };
-    regex::RegexBuilder::new(&src)
-        .size_limit(1 << 24)
-        .build()
-        .map_err(|e| e.to_string())
+    linear(&src).map_err(|e| e.to_string())
+}
+
+/// A `regex`-crate regex (linear time) with the size limit every rule has.
+fn linear(src: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(src).size_limit(1 << 24).build()
 }
 
 /// Compile a group of wildcard patterns (alternatives) with the same case and
@@ -245,10 +249,77 @@ pub fn compile_patterns(
 /// optional operators).
 pub fn compile_regex(r: &IrRegex, case: Case) -> Result<Regex, String> {
     let src = regex_source(r, case)?;
-    regex::RegexBuilder::new(&src)
-        .size_limit(1 << 24)
-        .build()
-        .map_err(|e| format!("the regex cannot be run by a linear-time engine: {e}"))
+    if let Some(re) = PREBUILT.with(|p| p.borrow().get(&src).cloned()) {
+        return re;
+    }
+    build_ir_regex(&src)
+}
+
+fn build_ir_regex(src: &str) -> Result<Regex, String> {
+    linear(src).map_err(|e| format!("the regex cannot be run by a linear-time engine: {e}"))
+}
+
+type Built = std::collections::HashMap<String, Result<Regex, String>>;
+
+thread_local! {
+    /// Regexes built ahead on every core ([`prebuild_regexes`]), by source.
+    static PREBUILT: std::cell::RefCell<Built> = std::cell::RefCell::default();
+}
+
+/// Build the regexes of these filters on every core and keep them for
+/// [`compile_regex`] on this thread until the returned guard is dropped:
+/// rule compilation is serial (rules share the field table), regex builds
+/// are the bulk of it and independent. What a regex compiles to, or why
+/// it is refused, is the same either way.
+pub fn prebuild_regexes<'e>(filters: impl IntoIterator<Item = &'e Expr>) -> PrebuiltGuard {
+    use rayon::prelude::*;
+    let mut srcs = Vec::new();
+    for f in filters {
+        regexes_of(f, &mut |r, case| {
+            if let Ok(src) = regex_source(r, case) {
+                srcs.push(src);
+            }
+        });
+    }
+    srcs.sort_unstable();
+    srcs.dedup();
+    let built: Built = srcs
+        .into_par_iter()
+        .map(|src| {
+            let re = build_ir_regex(&src);
+            (src, re)
+        })
+        .collect();
+    PREBUILT.with(|p| *p.borrow_mut() = built);
+    PrebuiltGuard(())
+}
+
+/// Drops the regexes kept by [`prebuild_regexes`].
+pub struct PrebuiltGuard(());
+
+impl Drop for PrebuiltGuard {
+    fn drop(&mut self) {
+        let _ = PREBUILT.try_with(|p| p.borrow_mut().clear());
+    }
+}
+
+/// Every regex value of a filter, with its case.
+fn regexes_of(e: &Expr, f: &mut impl FnMut(&IrRegex, Case)) {
+    match &e.kind {
+        ExprKind::And(xs) | ExprKind::Or(xs) => xs.iter().for_each(|x| regexes_of(x, f)),
+        ExprKind::Not(x) => regexes_of(x, f),
+        ExprKind::Match(m) => m.values.iter().for_each(|v| {
+            if let Value::Regex(r) = v {
+                f(r, m.case);
+            }
+        }),
+        ExprKind::Keyword(k) => k.values.iter().for_each(|v| {
+            if let Value::Regex(r) = v {
+                f(r, k.case);
+            }
+        }),
+        _ => {}
+    }
 }
 
 /// The `regex`-crate source of an IR regex with its flags (see
@@ -453,6 +524,47 @@ mod tests {
         pcre.flavor = RegexFlavor::Pcre;
         pcre.pattern = r"(\w+)\1".into();
         assert!(compile_regex(&pcre, Case::Sensitive).is_err());
+    }
+
+    /// Regexes built ahead on every core are the ones `compile_regex` would
+    /// build, refusals included, and are dropped with the guard.
+    #[test]
+    fn prebuilt_regexes_are_what_compile_builds() {
+        let re = |p: &str| IrRegex {
+            pattern: p.into(),
+            flavor: RegexFlavor::Pcre,
+            anchored: false,
+            multiline: false,
+            dot_all: false,
+        };
+        let m = |p: &str| {
+            crate::ir::Match::any_of(
+                crate::ir::FieldRef::new("f", crate::ir::FieldScheme::Sigma, Default::default()),
+                vec![Value::Regex(re(p))],
+                Case::Insensitive,
+                Default::default(),
+            )
+            .into_expr()
+        };
+        // Over the size limit: refused, prebuilt or not.
+        let huge = "(?:a{1000}){1000}";
+        let filters = [m("^cmd\\.exe$"), m(huge), m("(?=x)y")];
+        let src = |p| regex_source(&re(p), Case::Insensitive).unwrap();
+        let guard = prebuild_regexes(&filters);
+        PREBUILT.with(|p| {
+            let p = p.borrow();
+            assert_eq!(p.len(), 2, "the lookahead is refused before any build");
+            assert!(p[&src("^cmd\\.exe$")].as_ref().unwrap().is_match("CMD.EXE"));
+            assert_eq!(
+                p[&src(huge)].as_ref().unwrap_err(),
+                &build_ir_regex(&src(huge)).unwrap_err()
+            );
+        });
+        assert!(compile_regex(&re("^cmd\\.exe$"), Case::Insensitive)
+            .unwrap()
+            .is_match("Cmd.exe"));
+        drop(guard);
+        assert!(PREBUILT.with(|p| p.borrow().is_empty()));
     }
 
     #[test]
