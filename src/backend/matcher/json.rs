@@ -551,13 +551,7 @@ mod tests {
             "\\u12",
             "\\u00zz",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::backend::matcher::xorshift(0x9e37_79b9_7f4a_7c15_u64);
         for _ in 0..40_000 {
             let n = next() % 12;
             let body: String = (0..n)

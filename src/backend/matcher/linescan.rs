@@ -196,13 +196,7 @@ mod tests {
     #[test]
     fn both_walks_agree() {
         const BYTES: &[u8] = b"{}[]\"\\ a\t\x01\x1f\x7f\xc3,:";
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::backend::matcher::xorshift(0x2545_f491_4f6c_dd1d_u64);
         let mut complete = 0;
         for n in 0..60_000 {
             let len = (next() % 200) as usize;

@@ -78,6 +78,17 @@ struct Compiled {
     kind: Kind,
 }
 
+/// A deterministic pseudo-random sequence (xorshift64) for randomized tests.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// Per-thread scratch space for evaluating events.
 #[derive(Default)]
 pub struct Worker {

@@ -426,27 +426,28 @@ impl Prefilter {
         for (scan, memo) in self.scans.iter().zip(memos) {
             for (leaf, _) in ev.values(scan.field) {
                 let Some(text) = leaf.text() else { continue };
-                if !text.is_ascii() {
+                let folded;
+                // The value to scan, and where to remember what was found.
+                let (hay, slot) = if text.is_ascii() {
+                    match memo.lookup(text.as_bytes()) {
+                        Lookup::Hit(hits) => {
+                            self.replay(hits, &mut s.mark, &mut s.touched, out);
+                            continue;
+                        }
+                        Lookup::Miss(at) => (&*text, Some(at)),
+                        Lookup::Skip => (&*text, None),
+                    }
+                } else {
                     s.non_ascii = true;
-                    s.hits.clear();
-                    scan.find(&index_fold(&text), &mut s.hits);
-                    self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
-                    continue;
+                    folded = index_fold(&text);
+                    (folded.as_str(), None)
+                };
+                s.hits.clear();
+                scan.find(hay, &mut s.hits);
+                if let Some(at) = slot {
+                    memo.store(at, hay.as_bytes(), &s.hits);
                 }
-                match memo.lookup(text.as_bytes()) {
-                    Lookup::Hit(hits) => self.replay(hits, &mut s.mark, &mut s.touched, out),
-                    Lookup::Miss(at) => {
-                        s.hits.clear();
-                        scan.find(&text, &mut s.hits);
-                        memo.store(at, text.as_bytes(), &s.hits);
-                        self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
-                    }
-                    Lookup::Skip => {
-                        s.hits.clear();
-                        scan.find(&text, &mut s.hits);
-                        self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
-                    }
-                }
+                self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
             }
         }
         if out.len() > self.always.len() {
