@@ -5,26 +5,13 @@
 //! events, each also with its string values upper-cased and with a non-ASCII
 //! character appended (which sends the event to plain evaluation).
 
+mod common;
+
 use serde_json::Value;
 use siemc::backend::matcher::json::Splitter;
 use siemc::backend::matcher::{Engine, Worker};
 use siemc::driver::load_paths;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, ext, out);
-        } else if p.extension().is_some_and(|x| x == ext) {
-            out.push(p);
-        }
-    }
-}
 
 /// Every string value of an event rewritten by `f`.
 fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
@@ -42,11 +29,9 @@ fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
 
 #[test]
 fn index_decisions_match_plain_evaluation_over_the_corpus() {
-    let Ok(root) = std::env::var("SIEMC_CORPORA") else {
-        println!("SIEMC_CORPORA unset: skipping");
+    let Some(root) = common::corpora("the index decision test") else {
         return;
     };
-    let root = PathBuf::from(root);
     let run = load_paths(&[root.join("sigma")]);
     let rules: Vec<_> = run
         .rules
@@ -66,9 +51,7 @@ fn index_decisions_match_plain_evaluation_over_the_corpus() {
 
     // Events: the regression folders' and the benchmark generator's.
     let mut records: Vec<Vec<u8>> = Vec::new();
-    let mut files = Vec::new();
-    walk(&root.join("sigma-regression"), "json", &mut files);
-    for f in files {
+    for f in common::files(&root.join("sigma-regression"), &["json"]) {
         let bytes = std::fs::read(&f).unwrap_or_default();
         let mut sp = Splitter::new(bytes.as_slice());
         while let Some(r) = sp.next_record() {
