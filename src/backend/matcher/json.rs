@@ -163,7 +163,10 @@ fn parse_with<'a, W>(
             }
             Some(b'"') => {
                 let w = want(path);
-                let (v, next) = string_in(s, i, w.is_some(), arena)?;
+                let (v, next) = match plain(b, i)? {
+                    Ok(end) => (Cow::Borrowed(&s[i + 1..end]), end + 1),
+                    Err(stop) => string_in(s, i, stop, w.is_some(), arena)?,
+                };
                 if let Some(w) = w {
                     f(path, w, Leaf::Str(v), in_array);
                 }
@@ -246,12 +249,21 @@ fn key(s: &str, i: usize, path: &mut String, base: usize) -> Result<usize, Parse
     if b.get(i) != Some(&b'"') {
         return err(i, "expected a string key");
     }
-    let (k, next) = string(s, i, true)?;
     path.truncate(base);
     if base > 0 {
         path.push('.');
     }
-    path.push_str(&k);
+    let next = match plain(b, i)? {
+        Ok(end) => {
+            path.push_str(&s[i + 1..end]);
+            end + 1
+        }
+        Err(stop) => {
+            let (k, next) = string_in(s, i, stop, true, None)?;
+            path.push_str(&k);
+            next
+        }
+    };
     let j = ws(b, next);
     if b.get(j) != Some(&b':') {
         return err(j, "expected `:` after a key");
@@ -297,10 +309,16 @@ fn number(b: &[u8], start: usize) -> Result<usize, ParseError> {
     Ok(i)
 }
 
-/// A JSON string at `start` (the opening quote): its decoded value (when
-/// `decode`; else only validated) and the index after the closing quote.
-fn string(s: &str, start: usize, decode: bool) -> Result<(Cow<'_, str>, usize), ParseError> {
-    string_in(s, start, decode, None)
+/// The string that opens at `start`: `Ok(closing quote)` when nothing in
+/// it needs decoding or refusing (the common case, without [`string_in`]'s
+/// setup), else `Err(the first escape or control character)`.
+#[inline(always)]
+fn plain(b: &[u8], start: usize) -> Result<Result<usize, usize>, ParseError> {
+    let Some(off) = b.get(start + 1..).and_then(find_stop) else {
+        return err(start, "unterminated string");
+    };
+    let j = start + 1 + off;
+    Ok(if b[j] == b'"' { Ok(j) } else { Err(j) })
 }
 
 /// A decoded string being built: on the heap, or in an arena.
@@ -336,17 +354,21 @@ impl<'a> Owned<'a> {
     }
 }
 
-/// [`string`], decoding into `arena` when one is given.
+/// A JSON string at `start` (the opening quote): its decoded value (when
+/// `decode`, into `arena` when one is given; else only validated) and the
+/// index after the closing quote. The bytes after the opening quote up to
+/// `from` are known to be plain content.
 fn string_in<'a>(
     s: &'a str,
     start: usize,
+    from: usize,
     decode: bool,
     arena: Option<&'a Bump>,
 ) -> Result<(Cow<'a, str>, usize), ParseError> {
     let b = s.as_bytes();
-    let mut i = start + 1;
+    let mut i = from;
     let mut owned: Option<Owned<'a>> = None;
-    let mut seg = i;
+    let mut seg = start + 1;
     loop {
         // One pass for the quote, a backslash or a control character (JSON
         // strings cannot hold raw ones): values are short, eight bytes at a
