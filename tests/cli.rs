@@ -165,6 +165,18 @@ fn convert_mapping_file_extends_the_field_map() {
     );
 }
 
+/// `siemc match` with the mailbox-export rule on `threads` threads.
+fn mailbox_match(threads: &str) -> [&str; 6] {
+    [
+        "match",
+        "--quiet",
+        "--threads",
+        threads,
+        "--rules",
+        "rules/sigma/proc_creation_win_mailbox_export_powershell.yml",
+    ]
+}
+
 /// Stateless rule sets run on several threads: the output (alerts, event
 /// indexes, bad-record reports, in input order) is the same as on one.
 #[test]
@@ -190,18 +202,14 @@ fn match_on_threads_gives_the_same_output_in_order() {
     std::fs::write(&b, &good).unwrap();
     let missing = dir.join("missing.ndjson");
     let run = |threads: &str| {
-        siemc(&[
-            "match",
-            "--quiet",
-            "--threads",
-            threads,
-            "--rules",
-            "rules/sigma/proc_creation_win_mailbox_export_powershell.yml",
+        let mut args = mailbox_match(threads).to_vec();
+        args.extend([
             "--events",
             a.to_str().unwrap(),
             missing.to_str().unwrap(),
             b.to_str().unwrap(),
-        ])
+        ]);
+        siemc(&args)
     };
     let (c1, out1, err1) = run("1");
     let (c4, out4, err4) = run("4");
@@ -220,4 +228,41 @@ fn match_on_threads_gives_the_same_output_in_order() {
     assert!(err4.contains("bad record"), "{err4}");
     assert!(err4.contains("cannot read"), "{err4}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A followed log (`tail -f | siemc match`): an event's alert comes out
+/// while the input is still open, on one thread and on several.
+#[test]
+fn match_alerts_on_a_live_stream_before_the_input_ends() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let events = std::fs::read_to_string(
+        "rules/sigma/proc_creation_win_mailbox_export_powershell.events.ndjson",
+    )
+    .unwrap();
+    let first = events.lines().next().unwrap();
+    for threads in ["1", "2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_siemc"))
+            .args(mailbox_match(threads))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{first}").unwrap();
+        stdin.flush().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(60));
+        drop(stdin);
+        let _ = child.wait();
+        let line = got.expect("no alert while the input was open");
+        assert!(line.contains("\"event_index\":0"), "{threads}: {line}");
+    }
 }

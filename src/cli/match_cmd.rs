@@ -95,6 +95,13 @@ fn alert_json(engine: &Engine, a: &Alert) -> String {
 }
 
 pub fn run(a: Args) -> i32 {
+    let inputs = if a.events.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        a.events.clone()
+    };
+    // Events are read (and cut into records) while the rules load.
+    let feed = match_par::Feed::start(inputs.clone());
     // the driver resolves Sigma filters and correlations across files
     let loaded = load_paths_with(&a.rules, &a.load);
     for (path, d) in &loaded.file_errors {
@@ -155,11 +162,6 @@ pub fn run(a: Args) -> i32 {
             }
         }
     }
-    let inputs = if a.events.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        a.events.clone()
-    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut per_rule: BTreeMap<usize, u64> = BTreeMap::new();
@@ -187,7 +189,7 @@ pub fn run(a: Args) -> i32 {
     let threads = a.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    match_par::run(&mut engine, &inputs, threads, |engine, n, outcome| {
+    match_par::run(&mut engine, feed, threads, |engine, n, outcome| {
         let path = inputs[n].display();
         match outcome {
             Outcome::Event { bytes: b, alerts } => {
@@ -198,6 +200,9 @@ pub fn run(a: Args) -> i32 {
             Outcome::Bad { line, message } => {
                 bad += 1;
                 eprintln!("{path}:{line}: bad record: {message}");
+            }
+            Outcome::BatchEnd => {
+                let _ = out.flush();
             }
             Outcome::Unreadable(e) => {
                 eprintln!("error: cannot read {path}: {e}");

@@ -9,8 +9,8 @@ use siemc::backend::matcher::json::Splitter;
 use siemc::backend::matcher::{Alert, Engine, Worker};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Mutex;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
 /// What became of one record (or of an input that could not be opened).
 pub enum Outcome {
@@ -20,6 +20,10 @@ pub enum Outcome {
     Bad { line: usize, message: String },
     /// The input could not be opened.
     Unreadable(String),
+    /// The end of a batch: what was written can be flushed (a batch ends
+    /// at the latest when the reader waits for input, so alerts on a
+    /// followed log come out as its events arrive).
+    BatchEnd,
 }
 
 /// Records per batch (and bytes, whichever is reached first).
@@ -42,36 +46,72 @@ type Done = (u64, usize, Vec<Outcome>);
 /// A record's byte range in its batch, or why it is not an event.
 type Slot = Result<(usize, usize), String>;
 
-/// Feed every record of `inputs` to the engine and `sink(input, outcome)`,
+/// Batches in flight between the reader and the evaluation. The reader
+/// starts before the rules are loaded and reads ahead while they compile
+/// (loading leaves a core idle part of the time); this bounds how far:
+/// at most this many batches of at most [`BATCH_BYTES`] each.
+const READ_AHEAD: usize = 48;
+
+/// The input side, started early: a reader thread cutting the inputs into
+/// batches of records, in order, and the pool their buffers come back to.
+pub struct Feed {
+    rx: Receiver<Batch>,
+    pool: Arc<Mutex<Vec<Batch>>>,
+}
+
+impl Feed {
+    /// Start reading `inputs` (on a thread of its own).
+    pub fn start(inputs: Vec<PathBuf>) -> Feed {
+        let (tx, rx) = sync_channel::<Batch>(READ_AHEAD);
+        let pool = Arc::new(Mutex::new(Vec::new()));
+        let p = Arc::clone(&pool);
+        std::thread::spawn(move || read_batches(&inputs, &tx, &p));
+        Feed { rx, pool }
+    }
+
+    /// A batch's buffers back to the reader: fresh megabytes per batch cost
+    /// page faults and kernel page zeroing (a tenth of a run).
+    fn give_back(pool: &Mutex<Vec<Batch>>, b: Batch) {
+        if let Ok(mut p) = pool.lock() {
+            p.push(b);
+        }
+    }
+}
+
+/// Feed every record of `feed` to the engine and `sink(input, outcome)`,
 /// in input order. `threads > 1` runs a stateless engine on that many
 /// worker threads.
 pub fn run(
     engine: &mut Engine,
-    inputs: &[PathBuf],
+    feed: Feed,
     threads: usize,
     mut sink: impl FnMut(&Engine, usize, Outcome),
 ) {
     if threads <= 1 || !engine.is_stateless() {
-        return sequential(engine, inputs, sink);
+        for b in feed.rx {
+            let out: Vec<Outcome> = evaluate_with(&b, |raw, i| engine.eval(raw, i)).collect();
+            for o in out {
+                sink(engine, b.input, o);
+            }
+            sink(engine, b.input, Outcome::BatchEnd);
+            Feed::give_back(&feed.pool, b);
+        }
+        return;
     }
     let engine: &Engine = engine;
-    let (work_tx, work_rx) = sync_channel::<Batch>(threads * 2);
-    let work_rx = Mutex::new(work_rx);
+    let work_rx = Mutex::new(feed.rx);
     let (done_tx, done_rx) = sync_channel::<Done>(threads * 2);
-    // Evaluated batches' buffers go back to the reader: fresh megabytes per
-    // batch cost page faults and kernel page zeroing (a tenth of the run).
-    let pool: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
+    let pool = &feed.pool;
     std::thread::scope(|sc| {
         for _ in 0..threads {
-            let (rx, tx, pool) = (&work_rx, done_tx.clone(), &pool);
+            let (rx, tx) = (&work_rx, done_tx.clone());
             sc.spawn(move || {
                 let mut w = Worker::default();
                 while let Some(b) = next(rx) {
-                    let out = evaluate(engine, &mut w, &b);
+                    let out =
+                        evaluate_with(&b, |raw, i| engine.eval_shared(&mut w, raw, i)).collect();
                     let (seq, input) = (b.seq, b.input);
-                    if let Ok(mut p) = pool.lock() {
-                        p.push(b);
-                    }
+                    Feed::give_back(pool, b);
                     if tx.send((seq, input, out)).is_err() {
                         break;
                     }
@@ -79,8 +119,6 @@ pub fn run(
             });
         }
         drop(done_tx);
-        let pool = &pool;
-        sc.spawn(move || read_batches(inputs, work_tx, pool));
         // Results back in input order.
         let mut pending: BTreeMap<u64, (usize, Vec<Outcome>)> = BTreeMap::new();
         let mut want = 0u64;
@@ -90,6 +128,7 @@ pub fn run(
                 for o in out {
                     sink(engine, input, o);
                 }
+                sink(engine, input, Outcome::BatchEnd);
                 want += 1;
             }
         }
@@ -111,32 +150,32 @@ fn next(rx: &Mutex<Receiver<Batch>>) -> Option<Batch> {
     rx.lock().ok()?.recv().ok()
 }
 
-fn evaluate(engine: &Engine, w: &mut Worker, b: &Batch) -> Vec<Outcome> {
-    if let Some(m) = &b.unreadable {
-        return vec![Outcome::Unreadable(m.clone())];
-    }
-    b.recs
+/// The outcomes of a batch's records, `eval(raw, index)` evaluating each
+/// event (with the record's index).
+fn evaluate_with<'b>(
+    b: &'b Batch,
+    mut eval: impl FnMut(&[u8], u64) -> Result<Vec<Alert>, String> + 'b,
+) -> impl Iterator<Item = Outcome> + 'b {
+    let unreadable = b.unreadable.clone().map(Outcome::Unreadable);
+    let recs = b
+        .recs
         .iter()
         .zip(b.first..)
-        .map(|((line, r), i)| match r {
+        .map(move |((line, r), i)| match r {
             Err(m) => Outcome::Bad {
                 line: *line,
                 message: m.clone(),
             },
             Ok((a, z)) => {
                 let raw = &b.data[*a..*z];
-                outcome(engine.eval_shared(w, raw, i), raw.len(), *line)
+                outcome(eval(raw, i), raw.len(), *line)
             }
-        })
-        .collect()
+        });
+    unreadable.into_iter().chain(recs)
 }
 
 /// The reader thread: cut records into batches (never spanning inputs).
-fn read_batches(
-    inputs: &[PathBuf],
-    tx: std::sync::mpsc::SyncSender<Batch>,
-    pool: &Mutex<Vec<Batch>>,
-) {
+fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Mutex<Vec<Batch>>) {
     let (mut seq, mut index) = (0u64, 0u64);
     let fresh = |seq: u64, input: usize, first: u64| {
         let used = pool.lock().ok().and_then(|mut p| p.pop());
@@ -172,7 +211,17 @@ fn read_batches(
             }
         };
         let mut sp = Splitter::new(reader);
-        while let Some(rec) = sp.next_record() {
+        loop {
+            if sp.drained() && !b.recs.is_empty() {
+                // The next record waits for input (a pipe being written, a
+                // followed log): what is here is evaluated meanwhile.
+                let full = std::mem::replace(&mut b, fresh(seq + 1, n, index));
+                seq += 1;
+                if tx.send(full).is_err() {
+                    return;
+                }
+            }
+            let Some(rec) = sp.next_record() else { break };
             index += 1;
             match rec.result {
                 Err(m) => b.recs.push((rec.line, Err(m))),
@@ -196,40 +245,6 @@ fn read_batches(
             if tx.send(b).is_err() {
                 return;
             }
-        }
-    }
-}
-
-fn sequential(
-    engine: &mut Engine,
-    inputs: &[PathBuf],
-    mut sink: impl FnMut(&Engine, usize, Outcome),
-) {
-    let mut index = 0u64;
-    for (n, path) in inputs.iter().enumerate() {
-        let reader = match open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                sink(engine, n, Outcome::Unreadable(e.to_string()));
-                continue;
-            }
-        };
-        let mut sp = Splitter::new(reader);
-        while let Some(rec) = sp.next_record() {
-            let i = index;
-            index += 1;
-            let outcome = match rec.result {
-                Err(message) => Outcome::Bad {
-                    line: rec.line,
-                    message,
-                },
-                Ok(raw) => {
-                    let o = outcome(engine.eval(&raw, i), raw.len(), rec.line);
-                    sp.recycle(raw);
-                    o
-                }
-            };
-            sink(engine, n, outcome);
         }
     }
 }

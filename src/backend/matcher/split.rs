@@ -118,6 +118,16 @@ impl<R: Read> Splitter<R> {
         self.seen_any = true;
     }
 
+    /// Whether the next record needs a read from the input (nothing but
+    /// blanks is buffered): a batching caller hands on what it has before
+    /// it waits.
+    pub fn drained(&self) -> bool {
+        !self.eof
+            && self.buf[self.pos..self.len]
+                .iter()
+                .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+    }
+
     /// Give back a record's buffer for reuse (saves an allocation per record).
     pub fn recycle(&mut self, mut buf: Vec<u8>) {
         if self.rec.is_empty() && self.rec.capacity() < buf.capacity() && buf.capacity() <= 1 << 20
