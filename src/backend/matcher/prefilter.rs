@@ -238,26 +238,25 @@ struct FieldScan {
     lits: Vec<u32>,
 }
 
-/// One field's automaton over its fragments (ASCII case-insensitive): a
-/// DFA, the fastest scan, unless the set is so large (thousands of
-/// command-line fragments) that a DFA would be tens of MB, slow to build
-/// and out of cache; then a contiguous NFA.
+/// One field's automaton over its fragments: a DFA, the fastest scan,
+/// unless the set is so large (thousands of command-line fragments) that a
+/// DFA would be tens of MB, slow to build and out of cache; then a
+/// contiguous NFA. Fragments are folded, and values are scanned folded
+/// (ASCII lower case, see [`Scratch::lower`]), so the automaton is case
+/// sensitive: the same matches as an ASCII case-insensitive one, built in
+/// less than half the time (no second transition per letter).
 fn build_scan(pats: &[(String, u32)]) -> Result<AhoCorasick, aho_corasick::BuildError> {
     let kind = if pats.len() <= 1000 {
         AhoCorasickKind::DFA
     } else {
         AhoCorasickKind::ContiguousNFA
     };
+    let folded = || pats.iter().map(|(l, _)| l.to_ascii_lowercase());
     AhoCorasick::builder()
-        .ascii_case_insensitive(true)
         .kind(Some(kind))
         .prefilter(false)
-        .build(pats.iter().map(|(l, _)| l))
-        .or_else(|_| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(pats.iter().map(|(l, _)| l))
-        })
+        .build(folded())
+        .or_else(|_| AhoCorasick::builder().build(folded()))
 }
 
 /// Per-event scratch space of the index.
@@ -272,6 +271,8 @@ pub struct Scratch {
     memos: Memos,
     /// The literals found in one value.
     hits: Vec<Hit>,
+    /// An ASCII value being scanned, lower-cased.
+    lower: Vec<u8>,
     /// One routing group's candidates (see `Router::candidates`).
     pub(crate) local: Vec<u32>,
 }
@@ -427,25 +428,30 @@ impl Prefilter {
             for (leaf, _) in ev.values(scan.field) {
                 let Some(text) = leaf.text() else { continue };
                 let folded;
-                // The value to scan, and where to remember what was found.
+                // The value to scan, folded, and where to remember what was
+                // found (under the value as it is).
                 let (hay, slot) = if text.is_ascii() {
-                    match memo.lookup(text.as_bytes()) {
+                    let slot = match memo.lookup(text.as_bytes()) {
                         Lookup::Hit(hits) => {
                             self.replay(hits, &mut s.mark, &mut s.touched, out);
                             continue;
                         }
-                        Lookup::Miss(at) => (&*text, Some(at)),
-                        Lookup::Skip => (&*text, None),
-                    }
+                        Lookup::Miss(at) => Some(at),
+                        Lookup::Skip => None,
+                    };
+                    s.lower.clear();
+                    s.lower.extend_from_slice(text.as_bytes());
+                    s.lower.make_ascii_lowercase();
+                    (s.lower.as_slice(), slot)
                 } else {
                     s.non_ascii = true;
                     folded = index_fold(&text);
-                    (folded.as_str(), None)
+                    (folded.as_bytes(), None)
                 };
                 s.hits.clear();
                 scan.find(hay, &mut s.hits);
                 if let Some(at) = slot {
-                    memo.store(at, hay.as_bytes(), &s.hits);
+                    memo.store(at, text.as_bytes(), &s.hits);
                 }
                 self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
             }
@@ -489,7 +495,7 @@ impl Prefilter {
 
 impl FieldScan {
     /// The literals in a (folded) value and where: one [`Hit`] per match.
-    fn find(&self, hay: &str, hits: &mut Vec<Hit>) {
+    fn find(&self, hay: &[u8], hits: &mut Vec<Hit>) {
         for m in self.ac.find_overlapping_iter(hay) {
             let bits = marks_of(m.start(), m.end(), hay.len()).fold(0u8, |b, k| b | 1 << k);
             hits.push((self.lits[m.pattern().as_usize()], bits));
