@@ -26,9 +26,11 @@ pub enum Outcome {
     BatchEnd,
 }
 
-/// Records per batch (and bytes, whichever is reached first).
+/// Records per batch (and bytes, whichever is reached first; a batch also
+/// ends where the reader waits for input, every read of the splitter's
+/// 256 KB buffer on a file).
 const BATCH_RECORDS: usize = 512;
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 1 << 18;
 
 struct Batch {
     seq: u64,
@@ -50,7 +52,7 @@ type Slot = Result<(usize, usize), String>;
 /// starts before the rules are loaded and reads ahead while they compile
 /// (loading leaves a core idle part of the time); this bounds how far:
 /// at most this many batches of at most [`BATCH_BYTES`] each.
-const READ_AHEAD: usize = 48;
+const READ_AHEAD: usize = 64;
 
 /// The input side, started early: a reader thread cutting the inputs into
 /// batches of records, in order, and the pool their buffers come back to.
