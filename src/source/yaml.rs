@@ -410,15 +410,31 @@ fn is_block_header(raw: &str) -> bool {
 /// Align the decoded scalar `value` with its raw token `raw` (at file offset
 /// `base`) and build the map from decoded offsets to file offsets.
 fn scalar_origin(file: FileId, raw: &str, base: usize, value: &str, style: Style) -> Origin {
-    let r = raw.as_bytes();
     // Skip the block header line (`|-`, `>+2`) or the opening quote.
-    let mut p = match style {
+    let p = match style {
         Style::Literal | Style::Folded if is_block_header(raw) => {
             raw.find('\n').map(|n| n + 1).unwrap_or(raw.len())
         }
         Style::SingleQuoted | Style::DoubleQuoted => 1.min(raw.len()),
         Style::Plain | Style::Literal | Style::Folded => 0,
     };
+    // Most scalars are written as they read (no escape, quote or folded
+    // line in them): one segment.
+    let verbatim = match style {
+        Style::DoubleQuoted => !value.contains('\\'),
+        Style::SingleQuoted => !value.contains('\''),
+        Style::Plain | Style::Literal | Style::Folded => true,
+    };
+    if verbatim && raw.get(p..).is_some_and(|t| t.starts_with(value)) {
+        return Origin::verbatim(file, base + p);
+    }
+    align(file, raw, base, p, value, style)
+}
+
+/// [`scalar_origin`] character by character from `p` (the first content
+/// byte of `raw`).
+fn align(file: FileId, raw: &str, base: usize, mut p: usize, value: &str, style: Style) -> Origin {
+    let r = raw.as_bytes();
     let mut segments: Vec<(u32, u32)> = Vec::new();
     let mut last_delta: Option<i64> = None;
     let mut mark = |i: usize, p: usize, segments: &mut Vec<(u32, u32)>| {
@@ -462,7 +478,11 @@ fn scalar_origin(file: FileId, raw: &str, base: usize, value: &str, style: Style
                 clen = 0;
                 break;
             }
-            if raw[p..].starts_with(c) {
+            if if c.is_ascii() {
+                b == c as u8
+            } else {
+                raw[p..].starts_with(c)
+            } {
                 mark(i, p, &mut segments);
                 break;
             }
@@ -488,6 +508,28 @@ fn scalar_origin(file: FileId, raw: &str, base: usize, value: &str, style: Style
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-segment shortcut gives what the alignment gives.
+    #[test]
+    fn verbatim_scalars_align_as_the_slow_path_does() {
+        let cases = [
+            ("plain value", "plain value", Style::Plain, 0),
+            ("'single'", "single", Style::SingleQuoted, 1),
+            ("\"dq \\\\x\"", "dq \\x", Style::DoubleQuoted, 1),
+            ("\"C:\\\\W\"", "C:\\W", Style::DoubleQuoted, 1),
+            ("\"ab\"", "ab", Style::DoubleQuoted, 1),
+            ("'it''s'", "it's", Style::SingleQuoted, 1),
+            ("|\n  x\n", "x\n", Style::Literal, 2),
+            ("", "", Style::Plain, 0),
+        ];
+        for (raw, value, style, p) in cases {
+            assert_eq!(
+                scalar_origin(FileId(0), raw, 100, value, style),
+                align(FileId(0), raw, 100, p, value, style),
+                "{raw:?}"
+            );
+        }
+    }
 
     fn doc(text: &str) -> YamlNode {
         parse(FileId(0), text).unwrap().remove(0)
