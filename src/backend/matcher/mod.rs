@@ -378,7 +378,9 @@ impl Engine {
         cand: &mut Vec<u32>,
         raw: &'a [u8],
     ) -> Result<EventView<'a>, String> {
-        let text = std::str::from_utf8(raw)
+        // simdutf8: the same answer as `std::str::from_utf8`, vectorised (a
+        // few percent of a run); its error type tells where, on failure.
+        let text = simdutf8::compat::from_utf8(raw)
             .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
         // When every rule has a Sysmon category, an event of another
         // category is known from its first fields: the rest is only
