@@ -223,17 +223,11 @@ fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Mutex<Vec<Bat
                     return;
                 }
             }
-            let Some(rec) = sp.next_record() else { break };
+            let Some(rec) = sp.next_record_into(&mut b.data) else {
+                break;
+            };
             index += 1;
-            match rec.result {
-                Err(m) => b.recs.push((rec.line, Err(m))),
-                Ok(raw) => {
-                    let a = b.data.len();
-                    b.data.extend_from_slice(&raw);
-                    b.recs.push((rec.line, Ok((a, b.data.len()))));
-                    sp.recycle(raw);
-                }
-            }
+            b.recs.push(rec);
             if b.recs.len() >= BATCH_RECORDS || b.data.len() >= BATCH_BYTES {
                 let full = std::mem::replace(&mut b, fresh(seq + 1, n, index));
                 seq += 1;

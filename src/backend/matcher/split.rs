@@ -25,6 +25,17 @@ enum Mode {
     Junk,
 }
 
+/// A record placed in a caller's buffer: the line it starts on and its
+/// byte range there, or why it is not an event.
+pub type Placed = (usize, Result<(usize, usize), String>);
+
+/// A record cut: built in the record buffer, or a whole line still in the
+/// read buffer (`buf[a..z]`, the NDJSON fast path).
+enum Cut {
+    Whole(Record),
+    InBuf { line: usize, a: usize, z: usize },
+}
+
 /// The streaming splitter.
 pub struct Splitter<R: Read> {
     input: R,
@@ -155,23 +166,63 @@ impl<R: Read> Splitter<R> {
 
     /// The next record, `None` at the end of the input.
     pub fn next_record(&mut self) -> Option<Record> {
+        Some(match self.next_cut()? {
+            Cut::Whole(r) => r,
+            Cut::InBuf { line, a, z } => {
+                let mut v = std::mem::take(&mut self.rec);
+                v.clear();
+                v.extend_from_slice(&self.buf[a..z]);
+                Record {
+                    line,
+                    result: Ok(v),
+                }
+            }
+        })
+    }
+
+    /// [`Splitter::next_record`] with the record's bytes appended to `out`:
+    /// the line it starts on and its range there, or why it is not an
+    /// event. A whole line in the read buffer is copied once, straight
+    /// into `out`.
+    pub fn next_record_into(&mut self, out: &mut Vec<u8>) -> Option<Placed> {
+        let at = out.len();
+        Some(match self.next_cut()? {
+            Cut::InBuf { line, a, z } => {
+                out.extend_from_slice(&self.buf[a..z]);
+                (line, Ok((at, out.len())))
+            }
+            Cut::Whole(Record { line, result }) => (
+                line,
+                result.map(|v| {
+                    out.extend_from_slice(&v);
+                    self.recycle(v);
+                    (at, out.len())
+                }),
+            ),
+        })
+    }
+
+    /// The next record cut, `None` at the end of the input.
+    fn next_cut(&mut self) -> Option<Cut> {
         loop {
             match self.fill() {
                 Ok(true) => {}
                 Ok(false) => {
                     return match self.mode {
                         Mode::Between => None,
-                        Mode::Object => Some(self.finish(Some(
+                        Mode::Object => Some(Cut::Whole(self.finish(Some(
                             "truncated JSON: the input ends inside this record".into(),
-                        ))),
-                        Mode::Junk => Some(self.finish(Some("not a JSON object".into()))),
+                        )))),
+                        Mode::Junk => {
+                            Some(Cut::Whole(self.finish(Some("not a JSON object".into()))))
+                        }
                     };
                 }
                 Err(e) => {
-                    return Some(Record {
+                    return Some(Cut::Whole(Record {
                         line: self.line,
                         result: Err(format!("read error: {e}")),
-                    })
+                    }))
                 }
             }
             if let Some(r) = self.step() {
@@ -181,7 +232,7 @@ impl<R: Read> Splitter<R> {
     }
 
     /// Consume buffered bytes; returns a record when one completes.
-    fn step(&mut self) -> Option<Record> {
+    fn step(&mut self) -> Option<Cut> {
         while self.pos < self.len {
             match self.mode {
                 Mode::Between => {
@@ -206,10 +257,14 @@ impl<R: Read> Splitter<R> {
                             // the buffer (NDJSON) is the record; anything
                             // else goes through the state machine below.
                             if let Some(n) = line_object(&self.buf[at..self.len]) {
-                                self.push_range(at, at + n);
                                 self.pos = at + n;
                                 self.at_line_start = false;
-                                return Some(self.finish(None));
+                                self.mode = Mode::Between;
+                                return Some(Cut::InBuf {
+                                    line: self.rec_line,
+                                    a: at,
+                                    z: at + n,
+                                });
                             }
                             self.depth = 1;
                             self.push_range(at, self.pos);
@@ -226,14 +281,14 @@ impl<R: Read> Splitter<R> {
                     match memchr::memchr(b'\n', rest) {
                         Some(i) => {
                             self.pos += i;
-                            return Some(self.finish(Some("not a JSON object".into())));
+                            return Some(Cut::Whole(self.finish(Some("not a JSON object".into()))));
                         }
                         None => self.pos = self.len,
                     }
                 }
                 Mode::Object => {
                     if let Some(r) = self.step_object() {
-                        return Some(r);
+                        return Some(Cut::Whole(r));
                     }
                 }
             }
@@ -372,7 +427,21 @@ mod tests {
                 ));
             }
             assert_eq!(fast, slow, "{input:?}");
+            // Appended to one buffer, by either path: the same records.
+            assert_eq!(split_into(input.as_bytes()), fast, "{input:?}");
+            assert_eq!(split_into(Trickle(input.as_bytes())), fast, "{input:?}");
         }
+    }
+
+    fn split_into(input: impl Read) -> Vec<(usize, Result<String, String>)> {
+        let mut s = Splitter::new(input);
+        let mut buf = b"earlier records".to_vec();
+        let mut out = Vec::new();
+        while let Some((line, r)) = s.next_record_into(&mut buf) {
+            let r = r.map(|(a, z)| String::from_utf8_lossy(&buf[a..z]).into_owned());
+            out.push((line, r));
+        }
+        out
     }
 
     fn split(input: &str) -> Vec<(usize, Result<String, String>)> {
