@@ -328,10 +328,8 @@ impl<'a> EventView<'a> {
             };
         }
         let mut k = 0;
+        // (Not asked once `closed`: the parser then only validates.)
         let mut want = |path: &str| {
-            if closed.get() {
-                return None;
-            }
             let at = match shape.keys.get_mut(k) {
                 Some((p, at)) if p == path => *at,
                 slot => {
@@ -351,7 +349,7 @@ impl<'a> EventView<'a> {
             let ids = at.map(|i| table.routes[i as usize].as_slice());
             (ids.is_some() || table.want_strings).then_some(ids)
         };
-        let parsed = parse_routed_in(text, arena, &mut want, |_, ids, leaf, in_array| {
+        let parsed = parse_routed_in(text, arena, &closed, &mut want, |_, ids, leaf, in_array| {
             if table.want_strings && matches!(leaf, Leaf::Str(_)) {
                 v.strings.push(leaf.clone());
             }

@@ -80,14 +80,17 @@ pub fn parse_routed<'a, W>(
     want: impl FnMut(&str) -> Option<W>,
     f: impl FnMut(&str, W, Leaf<'a>, bool),
 ) -> Result<(), ParseError> {
-    parse_routed_in(s, None, want, f)
+    parse_routed_in(s, None, &Cell::new(false), want, f)
 }
 
 /// [`parse_routed`] with strings that have escapes decoded into `arena`
-/// (one reusable allocation per thread instead of one per string).
+/// (one reusable allocation per thread instead of one per string). Once
+/// `enough` is set (by `f`), nothing more is wanted: the rest of the record
+/// is only validated, without building paths or asking `want`.
 pub fn parse_routed_in<'a, W>(
     s: &'a str,
     arena: Option<&'a Bump>,
+    enough: &Cell<bool>,
     want: impl FnMut(&str) -> Option<W>,
     f: impl FnMut(&str, W, Leaf<'a>, bool),
 ) -> Result<(), ParseError> {
@@ -95,7 +98,7 @@ pub fn parse_routed_in<'a, W>(
     let (mut path, mut stack) = BUFS.try_with(Cell::take).unwrap_or_default();
     path.clear();
     stack.clear();
-    let r = parse_with(s, arena, want, f, &mut path, &mut stack);
+    let r = parse_with(s, arena, enough, want, f, &mut path, &mut stack);
     let _ = BUFS.try_with(|b| b.set((path, stack)));
     r
 }
@@ -107,6 +110,7 @@ thread_local! {
 fn parse_with<'a, W>(
     s: &'a str,
     arena: Option<&'a Bump>,
+    enough: &Cell<bool>,
     mut want: impl FnMut(&str) -> Option<W>,
     mut f: impl FnMut(&str, W, Leaf<'a>, bool),
     path: &mut String,
@@ -117,6 +121,9 @@ fn parse_with<'a, W>(
     if b.get(i) != Some(&b'{') {
         return err(i, "an event must be a JSON object");
     }
+    // What the caller wants of the value at `path`: nothing once it has
+    // enough.
+    let mut want = |path: &str| if enough.get() { None } else { want(path) };
     // Parse a value at i.
     'value: loop {
         i = ws(b, i);
@@ -141,7 +148,8 @@ fn parse_with<'a, W>(
                     i += 1;
                     stack.pop();
                 } else {
-                    i = key(s, i, path, stack.last().map_or(0, |fr| fr.path_len))?;
+                    let base = stack.last().map_or(0, |fr| fr.path_len);
+                    i = key(s, i, path, base, enough.get())?;
                     continue 'value;
                 }
             }
@@ -212,7 +220,7 @@ fn parse_with<'a, W>(
             match (b.get(i), top.object) {
                 (Some(b','), true) => {
                     let base = top.path_len;
-                    i = key(s, ws(b, i + 1), path, base)?;
+                    i = key(s, ws(b, i + 1), path, base, enough.get())?;
                     continue 'value;
                 }
                 (Some(b','), false) => {
@@ -243,25 +251,39 @@ fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A member key at `i` and its `:`; sets `path` to `path[..base].key`.
-fn key(s: &str, i: usize, path: &mut String, base: usize) -> Result<usize, ParseError> {
+/// A member key at `i` and its `:`; sets `path` to `path[..base].key`
+/// (unless `validate_only`).
+fn key(
+    s: &str,
+    i: usize,
+    path: &mut String,
+    base: usize,
+    validate_only: bool,
+) -> Result<usize, ParseError> {
     let b = s.as_bytes();
     if b.get(i) != Some(&b'"') {
         return err(i, "expected a string key");
     }
-    path.truncate(base);
-    if base > 0 {
-        path.push('.');
-    }
-    let next = match plain(b, i)? {
-        Ok(end) => {
-            path.push_str(&s[i + 1..end]);
-            end + 1
+    let next = if validate_only {
+        match plain(b, i)? {
+            Ok(end) => end + 1,
+            Err(stop) => string_in(s, i, stop, false, None)?.1,
         }
-        Err(stop) => {
-            let (k, next) = string_in(s, i, stop, true, None)?;
-            path.push_str(&k);
-            next
+    } else {
+        path.truncate(base);
+        if base > 0 {
+            path.push('.');
+        }
+        match plain(b, i)? {
+            Ok(end) => {
+                path.push_str(&s[i + 1..end]);
+                end + 1
+            }
+            Err(stop) => {
+                let (k, next) = string_in(s, i, stop, true, None)?;
+                path.push_str(&k);
+                next
+            }
         }
     };
     let j = ws(b, next);

@@ -378,11 +378,28 @@ fn events_of_other_categories_are_dropped_early_but_validated() {
     );
     // Not known to be Sysmon: every rule meets it.
     assert_eq!(run(&format!(r#"{{"EventID":3,{img}}}"#)), Ok(1));
-    // A broken record is a bad record even after it was ruled out.
+    // A broken record is a bad record even after it was ruled out: keys
+    // and values are still checked, at any depth.
+    for broken in [
+        r#""x":tru"#,
+        r#""x" 1"#,
+        r#""\q":1"#,
+        r#""o":{"a":1,"b"}"#,
+        r#""o":{"a\"#,
+        r#""ok":1,"#,
+    ] {
+        assert_eq!(
+            run(&format!(
+                r#"{{"EventID":3,"Channel":"{ch}",{img},{broken}}}"#
+            )),
+            Err(()),
+            "{broken}"
+        );
+    }
     assert_eq!(
         run(&format!(
-            r#"{{"EventID":3,"Channel":"{ch}",{img},"x":tru}}"#
+            r#"{{"EventID":3,"Channel":"{ch}",{img},"o":{{"k\n":[1,{{"x":"\u00e9"}}]}}}}"#
         )),
-        Err(())
+        Ok(0)
     );
 }
