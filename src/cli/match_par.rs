@@ -10,7 +10,7 @@ use siemc::backend::matcher::{Alert, Engine, Worker};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// What became of one record (or of an input that could not be opened).
 pub enum Outcome {
@@ -50,33 +50,69 @@ type Slot = Result<(usize, usize), String>;
 
 /// Batches in flight between the reader and the evaluation. The reader
 /// starts before the rules are loaded and reads ahead while they compile
-/// (loading leaves a core idle part of the time); this bounds how far:
-/// at most this many batches of at most [`BATCH_BYTES`] each.
+/// (loading leaves a core idle part of the time); this bounds how far: at
+/// most this many batches, holding at most [`READ_AHEAD_BYTES`] together
+/// (one batch may be larger: a record can be up to 64 MiB).
 const READ_AHEAD: usize = 64;
+const READ_AHEAD_BYTES: usize = 16 << 20;
 
 /// The input side, started early: a reader thread cutting the inputs into
 /// batches of records, in order, and the pool their buffers come back to.
 pub struct Feed {
     rx: Receiver<Batch>,
-    pool: Arc<Mutex<Vec<Batch>>>,
+    pool: Arc<Pool>,
 }
 
 impl Feed {
     /// Start reading `inputs` (on a thread of its own).
     pub fn start(inputs: Vec<PathBuf>) -> Feed {
         let (tx, rx) = sync_channel::<Batch>(READ_AHEAD);
-        let pool = Arc::new(Mutex::new(Vec::new()));
+        let pool = Arc::new(Pool::default());
         let p = Arc::clone(&pool);
         std::thread::spawn(move || read_batches(&inputs, &tx, &p));
         Feed { rx, pool }
     }
+}
 
-    /// A batch's buffers back to the reader: fresh megabytes per batch cost
-    /// page faults and kernel page zeroing (a tenth of a run).
-    fn give_back(pool: &Mutex<Vec<Batch>>, b: Batch) {
-        if let Ok(mut p) = pool.lock() {
-            p.push(b);
+/// Evaluated batches' buffers, back to the reader (fresh megabytes per
+/// batch cost page faults and kernel page zeroing, a tenth of a run), and
+/// the bytes sent and not yet given back.
+#[derive(Default)]
+struct Pool {
+    state: Mutex<(Vec<Batch>, usize)>,
+    room: Condvar,
+}
+
+impl Pool {
+    fn spare(&self) -> Option<Batch> {
+        self.state.lock().ok()?.0.pop()
+    }
+
+    /// Send a batch once the bytes in flight leave room for it (or none
+    /// are in flight); `false` when the receiving side is gone.
+    fn send(&self, tx: &SyncSender<Batch>, b: Batch) -> bool {
+        let n = b.data.len();
+        if let Ok(mut st) = self.state.lock() {
+            while st.1 > 0 && st.1 + n > READ_AHEAD_BYTES {
+                match self.room.wait(st) {
+                    Ok(g) => st = g,
+                    Err(_) => return false,
+                }
+            }
+            st.1 += n;
         }
+        tx.send(b).is_ok()
+    }
+
+    fn give_back(&self, b: Batch) {
+        if let Ok(mut st) = self.state.lock() {
+            st.1 = st.1.saturating_sub(b.data.len());
+            // A buffer grown by a huge record is not kept.
+            if b.data.capacity() <= 4 * BATCH_BYTES {
+                st.0.push(b);
+            }
+        }
+        self.room.notify_one();
     }
 }
 
@@ -96,7 +132,7 @@ pub fn run(
                 sink(engine, b.input, o);
             }
             sink(engine, b.input, Outcome::BatchEnd);
-            Feed::give_back(&feed.pool, b);
+            feed.pool.give_back(b);
         }
         return;
     }
@@ -113,7 +149,7 @@ pub fn run(
                     let out =
                         evaluate_with(&b, |raw, i| engine.eval_shared(&mut w, raw, i)).collect();
                     let (seq, input) = (b.seq, b.input);
-                    Feed::give_back(pool, b);
+                    pool.give_back(b);
                     if tx.send((seq, input, out)).is_err() {
                         break;
                     }
@@ -177,10 +213,10 @@ fn evaluate_with<'b>(
 }
 
 /// The reader thread: cut records into batches (never spanning inputs).
-fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Mutex<Vec<Batch>>) {
+fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Pool) {
     let (mut seq, mut index) = (0u64, 0u64);
     let fresh = |seq: u64, input: usize, first: u64| {
-        let used = pool.lock().ok().and_then(|mut p| p.pop());
+        let used = pool.spare();
         let (mut data, mut recs) = used.map_or_else(
             || {
                 (
@@ -207,19 +243,21 @@ fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Mutex<Vec<Bat
             Ok(r) => r,
             Err(e) => {
                 b.unreadable = Some(e.to_string());
-                let _ = tx.send(b);
+                let _ = pool.send(tx, b);
                 seq += 1;
                 continue;
             }
         };
         let mut sp = Splitter::new(reader);
         loop {
-            if sp.drained() && !b.recs.is_empty() {
-                // The next record waits for input (a pipe being written, a
-                // followed log): what is here is evaluated meanwhile.
-                let full = std::mem::replace(&mut b, fresh(seq + 1, n, index));
+            // A batch is handed on when full, and when the next record
+            // waits for input (a pipe being written, a followed log): what
+            // is here is evaluated meanwhile.
+            let full = b.recs.len() >= BATCH_RECORDS || b.data.len() >= BATCH_BYTES;
+            if full || (sp.drained() && !b.recs.is_empty()) {
+                let done = std::mem::replace(&mut b, fresh(seq + 1, n, index));
                 seq += 1;
-                if tx.send(full).is_err() {
+                if !pool.send(tx, done) {
                     return;
                 }
             }
@@ -228,19 +266,53 @@ fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Mutex<Vec<Bat
             };
             index += 1;
             b.recs.push(rec);
-            if b.recs.len() >= BATCH_RECORDS || b.data.len() >= BATCH_BYTES {
-                let full = std::mem::replace(&mut b, fresh(seq + 1, n, index));
-                seq += 1;
-                if tx.send(full).is_err() {
-                    return;
-                }
-            }
         }
         if !b.recs.is_empty() {
             seq += 1;
-            if tx.send(b).is_err() {
+            if !pool.send(tx, b) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn batch(bytes: usize) -> Batch {
+        Batch {
+            seq: 0,
+            input: 0,
+            first: 0,
+            unreadable: None,
+            data: vec![b' '; bytes],
+            recs: Vec::new(),
+        }
+    }
+
+    /// The reader waits while the batches sent and not given back hold
+    /// the read-ahead budget, and goes on once one comes back; a batch
+    /// larger than the budget still goes when nothing else is in flight.
+    #[test]
+    fn read_ahead_is_bounded_in_bytes() {
+        let pool = Arc::new(Pool::default());
+        let (tx, rx) = sync_channel::<Batch>(READ_AHEAD);
+        assert!(pool.send(&tx, batch(READ_AHEAD_BYTES * 3 / 4)));
+        let (p, t) = (Arc::clone(&pool), tx.clone());
+        let (sent_tx, sent) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let ok = p.send(&t, batch(READ_AHEAD_BYTES / 2));
+            let _ = sent_tx.send(ok);
+        });
+        assert!(
+            sent.recv_timeout(Duration::from_millis(300)).is_err(),
+            "over the budget: the second batch waits"
+        );
+        pool.give_back(rx.recv().unwrap());
+        assert_eq!(sent.recv_timeout(Duration::from_secs(30)), Ok(true));
+        pool.give_back(rx.recv().unwrap());
+        assert!(pool.send(&tx, batch(READ_AHEAD_BYTES * 2)), "alone: goes");
     }
 }
