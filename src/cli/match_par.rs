@@ -1,11 +1,11 @@
-//! The input side of `siemc match`: records cut from the inputs in order,
-//! evaluated on this thread (stateful rule sets: event order matters) or on
-//! several (stateless rule sets: one reader thread cuts batches of records,
-//! workers evaluate them against the shared engine, and the results come
-//! back here in input order, so the output is the same byte for byte).
+//! The input side of `siemc match`: a reader thread cuts the inputs into
+//! batches of records, in order; they are evaluated on this thread
+//! (stateful rule sets: event order matters) or by workers against the
+//! shared engine (stateless rule sets), whose results come back here in
+//! input order, so the output is the same byte for byte.
 
 use super::match_cmd::open;
-use siemc::backend::matcher::json::Splitter;
+use siemc::backend::matcher::json::{Placed, Splitter};
 use siemc::backend::matcher::{Alert, Engine, Worker};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -41,12 +41,10 @@ struct Batch {
     unreadable: Option<String>,
     data: Vec<u8>,
     /// Per record: its line and its byte range in `data`, or why it is bad.
-    recs: Vec<(usize, Slot)>,
+    recs: Vec<Placed>,
 }
 
 type Done = (u64, usize, Vec<Outcome>);
-/// A record's byte range in its batch, or why it is not an event.
-type Slot = Result<(usize, usize), String>;
 
 /// Batches in flight between the reader and the evaluation. The reader
 /// starts before the rules are loaded and reads ahead while they compile
@@ -79,13 +77,20 @@ impl Feed {
 /// the bytes sent and not yet given back.
 #[derive(Default)]
 struct Pool {
-    state: Mutex<(Vec<Batch>, usize)>,
+    state: Mutex<PoolState>,
     room: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    spare: Vec<Batch>,
+    /// Bytes of the batches sent and not given back.
+    in_flight: usize,
 }
 
 impl Pool {
     fn spare(&self) -> Option<Batch> {
-        self.state.lock().ok()?.0.pop()
+        self.state.lock().ok()?.spare.pop()
     }
 
     /// Send a batch once the bytes in flight leave room for it (or none
@@ -93,23 +98,23 @@ impl Pool {
     fn send(&self, tx: &SyncSender<Batch>, b: Batch) -> bool {
         let n = b.data.len();
         if let Ok(mut st) = self.state.lock() {
-            while st.1 > 0 && st.1 + n > READ_AHEAD_BYTES {
+            while st.in_flight > 0 && st.in_flight + n > READ_AHEAD_BYTES {
                 match self.room.wait(st) {
                     Ok(g) => st = g,
                     Err(_) => return false,
                 }
             }
-            st.1 += n;
+            st.in_flight += n;
         }
         tx.send(b).is_ok()
     }
 
     fn give_back(&self, b: Batch) {
         if let Ok(mut st) = self.state.lock() {
-            st.1 = st.1.saturating_sub(b.data.len());
+            st.in_flight = st.in_flight.saturating_sub(b.data.len());
             // A buffer grown by a huge record is not kept.
             if b.data.capacity() <= 4 * BATCH_BYTES {
-                st.0.push(b);
+                st.spare.push(b);
             }
         }
         self.room.notify_one();

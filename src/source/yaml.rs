@@ -478,11 +478,13 @@ fn align(file: FileId, raw: &str, base: usize, mut p: usize, value: &str, style:
                 clen = 0;
                 break;
             }
-            if if c.is_ascii() {
+            // An ASCII character is one byte: no string compare.
+            let same = if c.is_ascii() {
                 b == c as u8
             } else {
                 raw[p..].starts_with(c)
-            } {
+            };
+            if same {
                 mark(i, p, &mut segments);
                 break;
             }

@@ -9,7 +9,7 @@ use bumpalo::Bump;
 use std::borrow::Cow;
 use std::cell::Cell;
 
-pub use super::split::{Record, Splitter, MAX_RECORD};
+pub use super::split::{Placed, Record, Splitter, MAX_RECORD};
 
 /// Deeper nesting is a bad record (the parser is iterative; this bounds work).
 pub const MAX_DEPTH: usize = 512;
