@@ -9,6 +9,8 @@ use bumpalo::Bump;
 use std::borrow::Cow;
 use std::cell::Cell;
 
+use super::blocks::Tokens;
+
 pub use super::split::{Placed, Record, Splitter, MAX_RECORD};
 
 /// Deeper nesting is a bad record (the parser is iterative; this bounds work).
@@ -117,128 +119,218 @@ fn parse_with<'a, W>(
     stack: &mut Vec<Frame>,
 ) -> Result<(), ParseError> {
     let b = s.as_bytes();
-    let mut i = ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return err(i, "an event must be a JSON object");
+    let first = ws(b, 0);
+    if b.get(first) != Some(&b'{') {
+        return err(first, "an event must be a JSON object");
     }
     // What the caller wants of the value at `path`: nothing once it has
     // enough.
     let mut want = |path: &str| if enough.get() { None } else { want(path) };
-    // Parse a value at i.
-    'value: loop {
-        i = ws(b, i);
-        let in_array = stack.last().is_some_and(|fr| !fr.object);
-        match b.get(i) {
-            None => return err(i, "unexpected end of record"),
-            Some(b'{') => {
-                if stack.len() >= MAX_DEPTH {
-                    return err(i, "nesting deeper than 512 levels");
+    // The walk visits tokens (quotes, escapes, brackets, `:` and `,`); the
+    // bytes between two tokens outside strings are checked here: blanks, or
+    // one scalar and blanks.
+    let mut t = Tokens::new(b);
+    t.next(); // the `{` (only blanks before it)
+    stack.push(Frame {
+        object: true,
+        path_len: 0,
+    });
+    // The byte after the last one read, and whether it closes an opening
+    // bracket (a member or the closing bracket follows) or a `,` (a member).
+    let mut at = first + 1;
+    let mut opened = true;
+    'member: loop {
+        let top = stack
+            .last()
+            .map_or((true, 0), |fr| (fr.object, fr.path_len));
+        let mut q = t.next();
+        if opened {
+            let close = if top.0 { b'}' } else { b']' };
+            if let Some(c) = q.filter(|&c| b[c] == close && blank(b, at, c)) {
+                stack.pop();
+                at = c + 1;
+                if let Err(e) = after_value(&mut t, b, path, stack, &mut at) {
+                    return e;
                 }
-                if !stack.is_empty() {
+                if stack.is_empty() {
+                    return Ok(());
+                }
+                opened = false;
+                continue 'member;
+            }
+        }
+        if top.0 {
+            // A key and its `:`.
+            let Some(open) = q.filter(|&o| b[o] == b'"' && blank(b, at, o)) else {
+                return err(ws(b, at), "expected a string key");
+            };
+            let validate_only = enough.get();
+            let (k, close) = string_at(&mut t, s, open, !validate_only, None)?;
+            if !validate_only {
+                path.truncate(top.1);
+                if top.1 > 0 {
+                    path.push('.');
+                }
+                path.push_str(&k);
+            }
+            let Some(colon) = t.next().filter(|&c| b[c] == b':' && blank(b, close + 1, c)) else {
+                return err(ws(b, close + 1), "expected `:` after a key");
+            };
+            at = colon + 1;
+            q = t.next();
+        }
+        // A value at `at`; `q` is the next token.
+        let in_array = !top.0;
+        match q {
+            Some(o) if b[o] == b'"' && blank(b, at, o) => {
+                let w = want(path);
+                let (v, close) = string_at(&mut t, s, o, w.is_some(), arena)?;
+                if let Some(w) = w {
+                    f(path, w, Leaf::Str(v), in_array);
+                }
+                at = close + 1;
+            }
+            Some(o) if matches!(b[o], b'{' | b'[') && blank(b, at, o) => {
+                if stack.len() >= MAX_DEPTH {
+                    return err(o, "nesting deeper than 512 levels");
+                }
+                let object = b[o] == b'{';
+                if object {
                     if let Some(w) = want(path) {
                         f(path, w, Leaf::Object, in_array);
                     }
                 }
                 stack.push(Frame {
-                    object: true,
+                    object,
                     path_len: path.len(),
                 });
-                i = ws(b, i + 1);
-                if b.get(i) == Some(&b'}') {
-                    i += 1;
-                    stack.pop();
-                } else {
-                    let base = stack.last().map_or(0, |fr| fr.path_len);
-                    i = key(s, i, path, base, enough.get())?;
-                    continue 'value;
-                }
+                at = o + 1;
+                opened = true;
+                continue 'member;
             }
-            Some(b'[') => {
-                if stack.len() >= MAX_DEPTH {
-                    return err(i, "nesting deeper than 512 levels");
-                }
-                stack.push(Frame {
-                    object: false,
-                    path_len: path.len(),
-                });
-                i = ws(b, i + 1);
-                if b.get(i) == Some(&b']') {
-                    i += 1;
-                    stack.pop();
-                } else {
-                    continue 'value;
-                }
-            }
-            Some(b'"') => {
-                let w = want(path);
-                let (v, next) = match plain(b, i)? {
-                    Ok(end) => (Cow::Borrowed(&s[i + 1..end]), end + 1),
-                    Err(stop) => string_in(s, i, stop, w.is_some(), arena)?,
+            _ => {
+                // A scalar, before the token `q` (a `,` or closing bracket
+                // when the record is valid).
+                let v = ws(b, at);
+                let (leaf, end) = match b.get(v) {
+                    None => return err(v, "unexpected end of record"),
+                    Some(b't') if b[v..].starts_with(b"true") => (Leaf::Bool(true), v + 4),
+                    Some(b'f') if b[v..].starts_with(b"false") => (Leaf::Bool(false), v + 5),
+                    Some(b'n') if b[v..].starts_with(b"null") => (Leaf::Null, v + 4),
+                    Some(c) if *c == b'-' || c.is_ascii_digit() => {
+                        let end = number(b, v)?;
+                        (Leaf::Num(&s[v..end]), end)
+                    }
+                    Some(_) => return err(v, "expected a JSON value"),
                 };
-                if let Some(w) = w {
-                    f(path, w, Leaf::Str(v), in_array);
-                }
-                i = next;
-            }
-            Some(b't') if b[i..].starts_with(b"true") => {
                 if let Some(w) = want(path) {
-                    f(path, w, Leaf::Bool(true), in_array);
+                    f(path, w, leaf, in_array);
                 }
-                i += 4;
-            }
-            Some(b'f') if b[i..].starts_with(b"false") => {
-                if let Some(w) = want(path) {
-                    f(path, w, Leaf::Bool(false), in_array);
+                at = end;
+                if let Err(e) = separator(&mut t, b, path, stack, &mut at, q) {
+                    return e;
                 }
-                i += 5;
-            }
-            Some(b'n') if b[i..].starts_with(b"null") => {
-                if let Some(w) = want(path) {
-                    f(path, w, Leaf::Null, in_array);
+                if stack.is_empty() {
+                    return Ok(());
                 }
-                i += 4;
+                opened = false;
+                continue 'member;
             }
-            Some(c) if *c == b'-' || c.is_ascii_digit() => {
-                let end = number(b, i)?;
-                if let Some(w) = want(path) {
-                    f(path, w, Leaf::Num(&s[i..end]), in_array);
-                }
-                i = end;
-            }
-            Some(_) => return err(i, "expected a JSON value"),
         }
-        // After a value: separators and closing brackets.
-        loop {
-            let Some(top) = stack.last() else {
-                i = ws(b, i);
-                if i < b.len() {
-                    return err(i, "trailing characters after the record");
+        if let Err(e) = after_value(&mut t, b, path, stack, &mut at) {
+            return e;
+        }
+        if stack.is_empty() {
+            return Ok(());
+        }
+        opened = false;
+    }
+}
+
+/// After a value ending before `at`: the next token, then [`separator`].
+#[inline]
+fn after_value(
+    t: &mut Tokens,
+    b: &[u8],
+    path: &mut String,
+    stack: &mut Vec<Frame>,
+    at: &mut usize,
+) -> Result<(), Result<(), ParseError>> {
+    if stack.is_empty() {
+        return trailing(b, *at);
+    }
+    let q = t.next();
+    separator(t, b, path, stack, at, q)
+}
+
+/// After a value ending before `at`, with `q` the next token: the `,`
+/// before the next member (then `Ok`, `at` after it), or closing brackets
+/// up to one followed by a `,` (idem), or the end of the record (`Ok` with
+/// `stack` empty). `Err` holds what the walk returns.
+#[inline(always)]
+fn separator(
+    t: &mut Tokens,
+    b: &[u8],
+    path: &mut String,
+    stack: &mut Vec<Frame>,
+    at: &mut usize,
+    mut q: Option<usize>,
+) -> Result<(), Result<(), ParseError>> {
+    loop {
+        let Some(top) = stack.last() else {
+            return trailing(b, *at);
+        };
+        let expected = if top.object {
+            "expected `,` or `}`"
+        } else {
+            "expected `,` or `]`"
+        };
+        let Some(c) = q.filter(|&c| blank(b, *at, c)) else {
+            let i = ws(b, *at);
+            return Err(if i < b.len() {
+                err(i, expected)
+            } else {
+                err(i, "unexpected end of record")
+            });
+        };
+        match (b[c], top.object) {
+            (b',', _) => {
+                if !top.object {
+                    path.truncate(top.path_len);
                 }
+                *at = c + 1;
                 return Ok(());
-            };
-            i = ws(b, i);
-            match (b.get(i), top.object) {
-                (Some(b','), true) => {
-                    let base = top.path_len;
-                    i = key(s, ws(b, i + 1), path, base, enough.get())?;
-                    continue 'value;
-                }
-                (Some(b','), false) => {
-                    path.truncate(top.path_len);
-                    i += 1;
-                    continue 'value;
-                }
-                (Some(b'}'), true) | (Some(b']'), false) => {
-                    path.truncate(top.path_len);
-                    stack.pop();
-                    i += 1;
-                }
-                (None, _) => return err(i, "unexpected end of record"),
-                (Some(_), true) => return err(i, "expected `,` or `}`"),
-                (Some(_), false) => return err(i, "expected `,` or `]`"),
             }
+            (b'}', true) | (b']', false) => {
+                path.truncate(top.path_len);
+                stack.pop();
+                *at = c + 1;
+                if stack.is_empty() {
+                    return trailing(b, *at);
+                }
+                q = t.next();
+            }
+            _ => return Err(err(c, expected)),
         }
     }
+}
+
+/// The end of the record after its object: blanks only.
+fn trailing(b: &[u8], at: usize) -> Result<(), Result<(), ParseError>> {
+    let i = ws(b, at);
+    if i < b.len() {
+        return Err(err(i, "trailing characters after the record"));
+    }
+    Ok(())
+}
+
+/// Only blanks in `b[from..to]` (none, in compact JSON).
+#[inline]
+fn blank(b: &[u8], from: usize, to: usize) -> bool {
+    from == to
+        || b[from..to]
+            .iter()
+            .all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 fn ws(b: &[u8], mut i: usize) -> usize {
@@ -249,48 +341,6 @@ fn ws(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// A member key at `i` and its `:`; sets `path` to `path[..base].key`
-/// (unless `validate_only`).
-fn key(
-    s: &str,
-    i: usize,
-    path: &mut String,
-    base: usize,
-    validate_only: bool,
-) -> Result<usize, ParseError> {
-    let b = s.as_bytes();
-    if b.get(i) != Some(&b'"') {
-        return err(i, "expected a string key");
-    }
-    let next = if validate_only {
-        match plain(b, i)? {
-            Ok(end) => end + 1,
-            Err(stop) => string_in(s, i, stop, false, None)?.1,
-        }
-    } else {
-        path.truncate(base);
-        if base > 0 {
-            path.push('.');
-        }
-        match plain(b, i)? {
-            Ok(end) => {
-                path.push_str(&s[i + 1..end]);
-                end + 1
-            }
-            Err(stop) => {
-                let (k, next) = string_in(s, i, stop, true, None)?;
-                path.push_str(&k);
-                next
-            }
-        }
-    };
-    let j = ws(b, next);
-    if b.get(j) != Some(&b':') {
-        return err(j, "expected `:` after a key");
-    }
-    Ok(j + 1)
 }
 
 fn number(b: &[u8], start: usize) -> Result<usize, ParseError> {
@@ -331,18 +381,6 @@ fn number(b: &[u8], start: usize) -> Result<usize, ParseError> {
     Ok(i)
 }
 
-/// The string that opens at `start`: `Ok(closing quote)` when nothing in
-/// it needs decoding or refusing (the common case, without [`string_in`]'s
-/// setup), else `Err(the first escape or control character)`.
-#[inline(always)]
-fn plain(b: &[u8], start: usize) -> Result<Result<usize, usize>, ParseError> {
-    let Some(off) = b.get(start + 1..).and_then(find_stop) else {
-        return err(start, "unterminated string");
-    };
-    let j = start + 1 + off;
-    Ok(if b[j] == b'"' { Ok(j) } else { Err(j) })
-}
-
 /// A decoded string being built: on the heap, or in an arena.
 enum Owned<'a> {
     Heap(String),
@@ -376,64 +414,92 @@ impl<'a> Owned<'a> {
     }
 }
 
-/// A JSON string at `start` (the opening quote): its decoded value (when
-/// `decode`, into `arena` when one is given; else only validated) and the
-/// index after the closing quote. The bytes after the opening quote up to
-/// `from` are known to be plain content.
-fn string_in<'a>(
+/// The string whose opening quote, at `open`, is the token `t` gave last:
+/// its value (decoded when `decode`, into `arena` when one is given; else
+/// only validated) and the position of its closing quote. Most strings
+/// have no escape: the next token closes them.
+#[inline(always)]
+fn string_at<'a>(
+    t: &mut Tokens,
     s: &'a str,
-    start: usize,
-    from: usize,
+    open: usize,
+    decode: bool,
+    arena: Option<&'a Bump>,
+) -> Result<(Cow<'a, str>, usize), ParseError> {
+    match t.next() {
+        Some(p) if s.as_bytes()[p] == b'"' => Ok((Cow::Borrowed(&s[open + 1..p]), p)),
+        p => escaped_string(t, s, open, p, decode, arena),
+    }
+}
+
+/// [`string_at`] past its first token `first`, not a closing quote: the
+/// tokens inside are escapes and control bytes, the runs between them are
+/// copied whole.
+#[inline(never)]
+fn escaped_string<'a>(
+    t: &mut Tokens,
+    s: &'a str,
+    open: usize,
+    first: Option<usize>,
     decode: bool,
     arena: Option<&'a Bump>,
 ) -> Result<(Cow<'a, str>, usize), ParseError> {
     let b = s.as_bytes();
-    let mut i = from;
     let mut owned: Option<Owned<'a>> = None;
-    let mut seg = start + 1;
+    let mut seg = open + 1;
+    let mut token = first;
     loop {
-        // One pass for the quote, a backslash or a control character (JSON
-        // strings cannot hold raw ones): values are short, eight bytes at a
-        // time beat a vectorised search that must be set up at every escape.
-        let Some(off) = find_stop(&b[i..]) else {
-            return err(start, "unterminated string");
+        let Some(p) = token else {
+            return err(open, "unterminated string");
         };
-        let j = i + off;
-        if b[j] < 0x20 {
-            return err(j, "control character in a string");
+        match b[p] {
+            b'"' => {
+                return Ok(match owned {
+                    None => (Cow::Borrowed(&s[seg..p]), p),
+                    Some(mut o) => {
+                        o.push_str(&s[seg..p]);
+                        (o.done(), p)
+                    }
+                });
+            }
+            b'\\' => {}
+            _ => return err(p, "control character in a string"),
         }
-        if b[j] == b'"' {
-            return Ok(match owned {
-                None => (Cow::Borrowed(&s[seg..j]), j + 1),
-                Some(mut o) => {
-                    o.push_str(&s[seg..j]);
-                    (o.done(), j + 1)
-                }
-            });
-        }
-        let Some(&e) = b.get(j + 1) else {
-            return err(j, "unterminated string");
+        // The token after this escape (the low half's, after a high
+        // surrogate's: skipped below).
+        token = t.next();
+        let Some(&e) = b.get(p + 1) else {
+            return err(open, "unterminated string");
         };
-        i = j + 2;
+        let mut next = p + 2;
         let c = match e {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
+            b'"' | b'\\' | b'/' => {
+                if decode {
+                    let o = owned.get_or_insert_with(|| Owned::new(p - seg + 32, arena));
+                    o.push_str(&s[seg..p]);
+                }
+                // The escaped character as written starts the next run
+                // (one copy per escape in Windows paths, not two).
+                seg = p + 1;
+                continue;
+            }
             b'b' => '\u{8}',
             b'f' => '\u{c}',
             b'n' => '\n',
             b'r' => '\r',
             b't' => '\t',
             b'u' => {
-                let hi = hex4(b, i)?;
-                i += 4;
+                let hi = hex4(b, p + 2)?;
+                next = p + 6;
                 let c = if (0xD800..0xDC00).contains(&hi)
-                    && b.get(i) == Some(&b'\\')
-                    && b.get(i + 1) == Some(&b'u')
+                    && b.get(next) == Some(&b'\\')
+                    && b.get(next + 1) == Some(&b'u')
                 {
-                    let lo = hex4(b, i + 2)?;
+                    let lo = hex4(b, next + 2)?;
                     if (0xDC00..0xE000).contains(&lo) {
-                        i += 6;
+                        // `token` is the low half's backslash.
+                        token = t.next();
+                        next += 6;
                         char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
                     } else {
                         None
@@ -443,20 +509,14 @@ fn string_in<'a>(
                 };
                 c.unwrap_or('\u{FFFD}')
             }
-            _ => return err(j, "invalid escape in a string"),
+            _ => return err(p, "invalid escape in a string"),
         };
         if decode {
-            let o = owned.get_or_insert_with(|| Owned::new(j - seg + 32, arena));
-            o.push_str(&s[seg..j]);
-            if matches!(e, b'"' | b'\\' | b'/') {
-                // The escaped character as written starts the next run
-                // (one copy per escape in Windows paths, not two).
-                seg = j + 1;
-                continue;
-            }
+            let o = owned.get_or_insert_with(|| Owned::new(p - seg + 32, arena));
+            o.push_str(&s[seg..p]);
             o.push(c);
         }
-        seg = i;
+        seg = next;
     }
 }
 
@@ -656,5 +716,175 @@ mod tests {
         assert!(parse_flat(r#"{"a":1,}"#, &mut |_, _, _| {}).is_err());
         assert!(parse_flat(r#"{"a":01}"#, &mut |_, _, _| {}).is_err());
         assert!(parse_flat(r#"{"a":"x"} x"#, &mut |_, _, _| {}).is_err());
+    }
+
+    /// Random records (nested objects and arrays, strings with escapes,
+    /// numbers, literals, blanks), whole and with one byte deleted, changed
+    /// or inserted: accepted exactly when serde_json accepts an object, with
+    /// the same leaves, and the leaves this parser does not want skipped
+    /// without changing the verdict.
+    #[test]
+    fn records_agree_with_serde_json() {
+        let mut next = crate::backend::matcher::xorshift(0x5851_f42d_4c95_7f2d_u64);
+        const STRS: &[&str] = &[
+            "",
+            "a",
+            "C:\\\\Windows\\\\x.exe",
+            "q\\\"x",
+            "\\u00e9",
+            "\\ud83d\\ude00",
+            "é",
+            "\\n\\t",
+            "{[,:]}",
+            "\\/",
+        ];
+        const NUMS: &[&str] = &["0", "-1", "12.5", "1e3", "-0.25E-2", "4294967296"];
+        const BLANKS: &[&str] = &["", "", "", " ", "\n", "\t ", "\r\n"];
+        fn value(next: &mut impl FnMut() -> u64, depth: u32, out: &mut String) {
+            let r = next();
+            let pick = |r: u64, xs: &[&'static str]| xs[(r >> 8) as usize % xs.len()];
+            match if depth > 3 { r % 5 } else { r % 7 } {
+                0 | 1 => {
+                    out.push('"');
+                    out.push_str(pick(r, STRS));
+                    out.push('"');
+                }
+                2 => out.push_str(pick(r, NUMS)),
+                3 => out.push_str(pick(r, &["true", "false", "null"])),
+                4 => out.push_str(pick(r, &["[]", "{}", "[ ]", "{ }"])),
+                5 => object(next, depth + 1, out),
+                _ => {
+                    out.push('[');
+                    for k in 0..(r >> 16) % 4 {
+                        if k > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(pick(next(), BLANKS));
+                        value(next, depth + 1, out);
+                        out.push_str(pick(next(), BLANKS));
+                    }
+                    out.push(']');
+                }
+            }
+        }
+        fn object(next: &mut impl FnMut() -> u64, depth: u32, out: &mut String) {
+            out.push('{');
+            let n = next() % 5;
+            for k in 0..n {
+                if k > 0 {
+                    out.push(',');
+                }
+                let b = |r: u64| BLANKS[(r >> 8) as usize % BLANKS.len()];
+                out.push_str(b(next()));
+                // Unique keys, one of them escaped.
+                if next() % 6 == 0 {
+                    out.push_str(&format!("\"k\\u0030{k}\""));
+                } else {
+                    out.push_str(&format!("\"k{k}\""));
+                }
+                out.push_str(b(next()));
+                out.push(':');
+                out.push_str(b(next()));
+                value(next, depth, out);
+                out.push_str(b(next()));
+            }
+            out.push('}');
+        }
+        fn flatten(v: &serde_json::Value, path: &str, top: bool, out: &mut Vec<String>) {
+            use serde_json::Value as V;
+            match v {
+                V::Object(m) => {
+                    if !top {
+                        out.push(format!("{path}=object"));
+                    }
+                    for (k, x) in m {
+                        let p = if top {
+                            k.clone()
+                        } else {
+                            format!("{path}.{k}")
+                        };
+                        flatten(x, &p, false, out);
+                    }
+                }
+                V::Array(xs) => xs.iter().for_each(|x| flatten(x, path, false, out)),
+                V::String(t) => out.push(format!("{path}=s:{t}")),
+                V::Number(n) => out.push(format!("{path}=n:{}", n.as_f64().unwrap_or(f64::NAN))),
+                V::Bool(b) => out.push(format!("{path}=b:{b}")),
+                V::Null => out.push(format!("{path}=null")),
+            }
+        }
+        let ours = |rec: &str| -> Result<Vec<String>, ParseError> {
+            let mut got = Vec::new();
+            parse_flat(rec, &mut |p, l, _| {
+                got.push(match l {
+                    Leaf::Str(t) => format!("{p}=s:{t}"),
+                    Leaf::Num(t) => format!("{p}=n:{}", t.parse::<f64>().unwrap_or(f64::NAN)),
+                    Leaf::Bool(b) => format!("{p}=b:{b}"),
+                    Leaf::Null => format!("{p}=null"),
+                    Leaf::Object => format!("{p}=object"),
+                })
+            })?;
+            got.sort();
+            Ok(got)
+        };
+        let (mut accepted, mut compared, mut refused) = (0, 0, 0);
+        for n in 0..30_000 {
+            let mut rec = String::new();
+            object(&mut next, 0, &mut rec);
+            let mut bytes = rec.into_bytes();
+            if n % 3 != 0 && !bytes.is_empty() {
+                let at = next() as usize % bytes.len();
+                let c = b"{}[]:,\"\\ x0-.e\x01tfn"[next() as usize % 18];
+                match next() % 3 {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes[at] = c,
+                    _ => bytes.insert(at, c),
+                }
+            }
+            let Ok(rec) = String::from_utf8(bytes) else {
+                continue;
+            };
+            let want = serde_json::from_str::<serde_json::Value>(&rec);
+            let got = ours(&rec);
+            let skipped = parse_routed(&rec, |p| (p == "k1").then_some(()), |_, _, _, _| {});
+            match want {
+                Ok(v) if v.is_object() => {
+                    let mut w = Vec::new();
+                    flatten(&v, "", true, &mut w);
+                    w.sort();
+                    let Ok(g) = &got else {
+                        panic!("{rec}: {got:?}");
+                    };
+                    // A key made twice by an edit is one in serde_json.
+                    if g.len() == w.len() {
+                        assert_eq!(g, &w, "{rec}");
+                        compared += 1;
+                    }
+                    assert!(skipped.is_ok(), "{rec}: skipping");
+                    accepted += 1;
+                }
+                // A lone surrogate (made by an edit) is U+FFFD here; a
+                // number too large for an f64 is valid JSON, refused by
+                // serde_json.
+                Err(_)
+                    if got.as_ref().is_ok_and(|g| {
+                        g.iter()
+                            .any(|x| x.contains('\u{FFFD}') || x.ends_with("n:inf"))
+                    }) => {}
+                _ => {
+                    assert!(got.is_err(), "{rec} accepted as {got:?}");
+                    assert!(skipped.is_err(), "{rec} accepted when skipped");
+                    let e = got.unwrap_err();
+                    assert!(e.offset <= rec.len(), "{rec}: {e:?}");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(
+            accepted > 10_000 && compared * 100 > accepted * 95 && refused > 5_000,
+            "{accepted} {compared} {refused}"
+        );
     }
 }

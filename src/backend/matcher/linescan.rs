@@ -4,11 +4,10 @@
 //! is exactly one object (then it is the record) or needs the state
 //! machine. Walking the line byte by byte, or eight bytes at a time with a
 //! restart at every quote and backslash, costs more than the rest of the
-//! reader. On x86-64 the walk classifies 64 bytes at a time with SSE2 (part
-//! of the x86-64 baseline): one bit mask each for quotes, backslashes,
-//! opening and closing brackets and control characters; then it visits only
-//! the flagged bytes, in order, with the same state machine as the scalar
-//! walk (which other targets use, and which the tests hold it to).
+//! reader. On x86-64 the walk takes 64 bytes at a time as bit masks
+//! (`blocks.rs`) and visits only the flagged bytes, in order, with the same
+//! state machine as the scalar walk (which other targets use, and which the
+//! tests hold it to).
 
 /// The length of the JSON object that starts `b` when it is the only thing
 /// on its line (up to the next `\n`, trailing blanks allowed), as the
@@ -71,104 +70,26 @@ fn scalar(line: &[u8]) -> Option<usize> {
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
+    use super::super::blocks::{block_at, scan, Strings};
     use super::ends_line;
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-        _mm_setzero_si128, _mm_subs_epu8,
-    };
-
-    /// Bit `i` set: byte `i` of a 64-byte block is of that kind.
-    #[derive(Default)]
-    struct Masks {
-        quote: u64,
-        backslash: u64,
-        open: u64,
-        close: u64,
-        control: u64,
-    }
-
-    fn classify(block: &[u8; 64]) -> Masks {
-        let mut m = Masks::default();
-        for k in 0..4 {
-            // SAFETY: SSE2 is in the x86-64 baseline (no runtime check
-            // needed); the unaligned load reads bytes 16k..16k+16 of the
-            // 64-byte array.
-            unsafe {
-                let x = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
-                let bits = |y: __m128i| u64::from(_mm_movemask_epi8(y) as u16) << (16 * k);
-                let eq = |c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
-                // `{`/`[` and `}`/`]` differ only in bit 5.
-                let low = _mm_or_si128(x, _mm_set1_epi8(0x20));
-                m.quote |= bits(eq(b'"'));
-                m.backslash |= bits(eq(b'\\'));
-                m.open |= bits(_mm_cmpeq_epi8(low, _mm_set1_epi8(b'{' as i8)));
-                m.close |= bits(_mm_cmpeq_epi8(low, _mm_set1_epi8(b'}' as i8)));
-                // Below 0x20: zero after an unsigned saturating `- 0x1f`.
-                let sub = _mm_subs_epu8(x, _mm_set1_epi8(0x1f));
-                m.control |= bits(_mm_cmpeq_epi8(sub, _mm_setzero_si128()));
-            }
-        }
-        m
-    }
-
-    /// Bit `i` set: the parity of the set bits up to and including `i`.
-    fn prefix_xor(mut x: u64) -> u64 {
-        for s in [1, 2, 4, 8, 16, 32] {
-            x ^= x << s;
-        }
-        x
-    }
 
     pub(super) fn line_object(line: &[u8]) -> Option<usize> {
         let mut depth = 0usize;
-        // Carried from block to block: the first byte is escaped; the
-        // block starts inside a string.
-        let (mut escape_carry, mut string_carry) = (false, false);
+        let mut strings = Strings::default();
         let mut pad = [b' '; 64];
         let mut base = 0;
         while base < line.len() {
-            let rest = &line[base..];
-            let block: &[u8; 64] = match rest.first_chunk::<64>() {
-                Some(b) => b,
-                None => {
-                    // The tail, padded with blanks (never flagged).
-                    pad[..rest.len()].copy_from_slice(rest);
-                    pad[rest.len()..].fill(b' ');
-                    &pad
-                }
-            };
-            let m = classify(block);
-            // The bytes escaped by a backslash (itself not escaped).
-            let mut escaped = u64::from(escape_carry);
-            escape_carry = false;
-            let mut bs = m.backslash;
-            while bs != 0 {
-                let bit = bs & bs.wrapping_neg();
-                bs &= bs - 1;
-                if escaped & bit == 0 {
-                    if bit == 1 << 63 {
-                        escape_carry = true;
-                    } else {
-                        escaped |= bit << 1;
-                    }
-                }
-            }
-            // Inside a string: from an opening quote up to its closing one.
-            let mut inside = prefix_xor(m.quote & !escaped);
-            if string_carry {
-                inside = !inside;
-            }
-            string_carry = inside >> 63 == 1;
-            if m.control & inside & !escaped != 0 {
+            let (m, l) = scan(block_at(line, base, &mut pad), &mut strings);
+            if m.control & l.inside & !l.escaped != 0 {
                 // A raw control character in a string: the state machine's.
                 return None;
             }
-            if m.backslash & !inside != 0 {
+            if m.backslash & !l.inside != 0 {
                 // A backslash outside strings (never in valid JSON): the
                 // scalar walk's rules, whatever they make of it.
                 return super::scalar(line);
             }
-            let mut brackets = (m.open | m.close) & !inside;
+            let mut brackets = (m.open | m.close) & !l.inside;
             while brackets != 0 {
                 let p = brackets.trailing_zeros();
                 brackets &= brackets - 1;

@@ -6,6 +6,7 @@
 //! at the end of the input.
 
 mod aggs;
+mod blocks;
 mod corr;
 pub mod exact;
 pub mod fields;
