@@ -10,7 +10,10 @@
 //! Direct-mapped and fixed-size: a lookup hashes the value and compares it
 //! with one slot, so the work per value is bounded whatever the input (no
 //! chains for crafted collisions to lengthen), memory is bounded, and a
-//! miss replaces the slot (steady state allocates nothing). A field whose
+//! miss replaces the slot (steady state allocates nothing). A slot holds
+//! the value's hash, so that most misses read nothing else, and one buffer
+//! with the hits then the value, so that a hit reads one place in memory,
+//! not three (the memos of a rule set's fields outgrow the caches). A field whose
 //! values do not repeat (hashes, GUIDs) stops being memoised after a window
 //! of misses and is probed again later, so unique values cost one window
 //! of hashing, not a hash per value forever.
@@ -27,14 +30,28 @@ const WINDOW: u32 = 1024;
 /// Values scanned without the memo after a window with too few hits.
 const PAUSE: u32 = 16 * 1024;
 
-/// One literal found in a value: its id and its mark offsets (bit `k` set:
-/// mark `k` of `exact.rs`).
-pub type Hit = (u32, u8);
+/// One literal found in a value: its id (high 56 bits) and its mark
+/// offsets (low 8 bits; bit `k` set: mark `k` of `exact.rs`).
+pub type Hit = u64;
+
+/// A [`Hit`] of literal `id` with marks `bits`.
+pub fn hit(id: u32, bits: u8) -> Hit {
+    u64::from(id) << 8 | u64::from(bits)
+}
+
+/// The literal id and marks of a [`Hit`].
+pub fn parts(h: Hit) -> (u32, u8) {
+    ((h >> 8) as u32, h as u8)
+}
 
 #[derive(Default)]
 struct Slot {
-    key: Vec<u8>,
-    hits: Vec<Hit>,
+    /// The value's hash (0: empty).
+    tag: u64,
+    /// Bytes of `data` that are hits (the rest is the value).
+    hits: u32,
+    /// The hits (eight bytes each, little-endian), then the value.
+    data: Vec<u8>,
 }
 
 /// The memo of one field's automaton.
@@ -47,12 +64,24 @@ pub struct FieldMemo {
     paused: u32,
 }
 
+/// Hits as a memo keeps them.
+#[derive(Debug, Clone, Copy)]
+pub struct Hits<'m>(&'m [u8]);
+
+impl<'m> Hits<'m> {
+    pub fn iter(self) -> impl Iterator<Item = Hit> + 'm {
+        self.0
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+    }
+}
+
 /// What the memo knows of a value.
 pub enum Lookup<'m> {
     /// The literals found in it when it was last scanned.
-    Hit(&'m [Hit]),
+    Hit(Hits<'m>),
     /// Not known: scan it, then [`FieldMemo::store`] what was found here.
-    Miss(usize),
+    Miss(usize, u64),
     /// Not memoised (too long, or the field's values do not repeat).
     Skip,
 }
@@ -72,9 +101,12 @@ impl FieldMemo {
         let mut h = FxBuild.build_hasher();
         h.write(value);
         h.write_u8(0xff);
-        let at = (h.finish() >> 52) as usize & (SLOTS - 1);
+        // Never 0 (the empty slot's tag).
+        let tag = h.finish() | 1;
+        let at = (tag >> 52) as usize & (SLOTS - 1);
         self.lookups += 1;
-        let hit = self.slots[at].key == value && !self.slots[at].key.is_empty();
+        let slot = &self.slots[at];
+        let hit = slot.tag == tag && slot.data[slot.hits as usize..] == *value;
         if hit {
             self.found += 1;
         }
@@ -87,19 +119,23 @@ impl FieldMemo {
             self.found = 0;
         }
         if hit {
-            Lookup::Hit(&self.slots[at].hits)
+            let slot = &self.slots[at];
+            Lookup::Hit(Hits(&slot.data[..slot.hits as usize]))
         } else {
-            Lookup::Miss(at)
+            Lookup::Miss(at, tag)
         }
     }
 
     /// Record the literals found in `value` (after a [`Lookup::Miss`]).
-    pub fn store(&mut self, at: usize, value: &[u8], hits: &[Hit]) {
+    pub fn store(&mut self, (at, tag): (usize, u64), value: &[u8], hits: &[Hit]) {
         let slot = &mut self.slots[at];
-        slot.key.clear();
-        slot.key.extend_from_slice(value);
-        slot.hits.clear();
-        slot.hits.extend_from_slice(hits);
+        slot.tag = tag;
+        slot.hits = (hits.len() * 8) as u32;
+        slot.data.clear();
+        for h in hits {
+            slot.data.extend_from_slice(&h.to_le_bytes());
+        }
+        slot.data.extend_from_slice(value);
     }
 }
 
@@ -133,24 +169,50 @@ mod tests {
     #[test]
     fn remembers_values_and_replaces_on_collision() {
         let mut m = FieldMemo::default();
-        let Lookup::Miss(at) = m.lookup(b"C:\\Windows\\cmd.exe") else {
+        let Lookup::Miss(at, tag) = m.lookup(b"C:\\Windows\\cmd.exe") else {
             panic!("a new value is a miss")
         };
-        m.store(at, b"C:\\Windows\\cmd.exe", &[(7, 0b101)]);
+        m.store((at, tag), b"C:\\Windows\\cmd.exe", &[hit(7, 0b101)]);
         match m.lookup(b"C:\\Windows\\cmd.exe") {
-            Lookup::Hit(h) => assert_eq!(h, &[(7, 0b101)]),
+            Lookup::Hit(h) => assert_eq!(h.iter().map(parts).collect::<Vec<_>>(), [(7, 0b101)]),
             _ => panic!("a stored value is a hit"),
         }
         // Another value in the same slot evicts it, never reads its hits.
-        let other = (0..)
+        let (other, tag) = (0..)
             .map(|i| format!("v{i}"))
-            .find(|v| matches!(m.lookup(v.as_bytes()), Lookup::Miss(a) if a == at))
+            .find_map(|v| match m.lookup(v.as_bytes()) {
+                Lookup::Miss(a, tag) if a == at => Some((v, tag)),
+                _ => None,
+            })
             .unwrap();
-        m.store(at, other.as_bytes(), &[]);
-        assert!(matches!(m.lookup(b"C:\\Windows\\cmd.exe"), Lookup::Miss(_)));
-        assert!(matches!(m.lookup(other.as_bytes()), Lookup::Hit(&[])));
+        m.store((at, tag), other.as_bytes(), &[]);
+        assert!(matches!(
+            m.lookup(b"C:\\Windows\\cmd.exe"),
+            Lookup::Miss(..)
+        ));
+        assert!(matches!(m.lookup(other.as_bytes()), Lookup::Hit(h) if h.iter().count() == 0));
         // The empty value is never taken for an empty slot's key.
-        assert!(matches!(FieldMemo::default().lookup(b""), Lookup::Miss(_)));
+        assert!(matches!(FieldMemo::default().lookup(b""), Lookup::Miss(..)));
+        // Values differing past the first eight bytes, or only in length,
+        // are different values.
+        let mut m = FieldMemo::default();
+        for v in [
+            &b"abcdefgh-1"[..],
+            b"abcdefgh-2",
+            b"abcdefgh-2\0",
+            b"abcdefgh-2\0\0",
+        ] {
+            let Lookup::Miss(at, tag) = m.lookup(v) else {
+                panic!("{v:?} is new")
+            };
+            m.store((at, tag), v, &[hit(v.len() as u32, 1)]);
+            match m.lookup(v) {
+                Lookup::Hit(h) => {
+                    assert_eq!(h.iter().collect::<Vec<_>>(), [hit(v.len() as u32, 1)])
+                }
+                _ => panic!("{v:?} was stored"),
+            }
+        }
     }
 
     #[test]
@@ -158,8 +220,8 @@ mod tests {
         let mut m = FieldMemo::default();
         for i in 0..WINDOW {
             let v = format!("{i:064}");
-            if let Lookup::Miss(at) = m.lookup(v.as_bytes()) {
-                m.store(at, v.as_bytes(), &[]);
+            if let Lookup::Miss(at, tag) = m.lookup(v.as_bytes()) {
+                m.store((at, tag), v.as_bytes(), &[]);
             }
         }
         assert!(matches!(m.lookup(b"x"), Lookup::Skip));

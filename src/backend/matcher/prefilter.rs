@@ -21,7 +21,7 @@
 
 use super::exact::{marks_of, Decider, Exact, MARKS};
 use super::fields::{EventView, FieldId, FieldTable};
-use super::memo::{Hit, Lookup, Memos};
+use super::memo::{hit, parts, Hit, Lookup, Memos};
 use super::reqlit;
 use super::strmatch::regex_source;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
@@ -433,10 +433,10 @@ impl Prefilter {
                 let (hay, slot) = if text.is_ascii() {
                     let slot = match memo.lookup(text.as_bytes()) {
                         Lookup::Hit(hits) => {
-                            self.replay(hits, &mut s.mark, &mut s.touched, out);
+                            self.replay(hits.iter(), &mut s.mark, &mut s.touched, out);
                             continue;
                         }
-                        Lookup::Miss(at) => Some(at),
+                        Lookup::Miss(at, tag) => Some((at, tag)),
                         Lookup::Skip => None,
                     };
                     s.lower.clear();
@@ -453,7 +453,7 @@ impl Prefilter {
                 if let Some(at) = slot {
                     memo.store(at, text.as_bytes(), &s.hits);
                 }
-                self.replay(&s.hits, &mut s.mark, &mut s.touched, out);
+                self.replay(s.hits.iter().copied(), &mut s.mark, &mut s.touched, out);
             }
         }
         if out.len() > self.always.len() {
@@ -476,8 +476,15 @@ impl Prefilter {
 impl Prefilter {
     /// Set the marks of the literals found in a value; a literal's first
     /// mark in this event adds the rules it triggers to `out`.
-    fn replay(&self, hits: &[Hit], mark: &mut [bool], touched: &mut Vec<u32>, out: &mut Vec<u32>) {
-        for &(id, bits) in hits {
+    fn replay(
+        &self,
+        hits: impl Iterator<Item = Hit>,
+        mark: &mut [bool],
+        touched: &mut Vec<u32>,
+        out: &mut Vec<u32>,
+    ) {
+        for h in hits {
+            let (id, bits) = parts(h);
             let base = id as usize * MARKS;
             if !mark[base] {
                 out.extend_from_slice(&self.lit_rules[id as usize]);
@@ -498,7 +505,7 @@ impl FieldScan {
     fn find(&self, hay: &[u8], hits: &mut Vec<Hit>) {
         for m in self.ac.find_overlapping_iter(hay) {
             let bits = marks_of(m.start(), m.end(), hay.len()).fold(0u8, |b, k| b | 1 << k);
-            hits.push((self.lits[m.pattern().as_usize()], bits));
+            hits.push(hit(self.lits[m.pattern().as_usize()], bits));
         }
     }
 }
