@@ -198,24 +198,33 @@ pub(crate) fn block_at<'p>(b: &'p [u8], base: usize, pad: &'p mut [u8; 64]) -> &
 /// record costs no memory here.
 pub(crate) struct Tokens<'b> {
     b: &'b [u8],
-    /// Start of the block whose tokens are in `bits`.
+    /// Token bits of the blocks at `base`, `base + 64`, ...: `n` of them.
+    bits: [u64; FILL],
+    n: usize,
+    /// The block being read (`bits[i]`) and its tokens not yet read.
+    i: usize,
+    cur: u64,
     base: usize,
     /// Start of the next block to classify.
     next: usize,
-    bits: u64,
     strings: Strings,
-    pad: [u8; 64],
 }
+
+/// Blocks classified per call (bits kept on the stack: a huge record costs
+/// no more memory than a small one).
+const FILL: usize = 16;
 
 impl<'b> Tokens<'b> {
     pub fn new(b: &'b [u8]) -> Tokens<'b> {
         Tokens {
             b,
+            bits: [0; FILL],
+            n: 0,
+            i: 0,
+            cur: 0,
             base: 0,
             next: 0,
-            bits: 0,
             strings: Strings::default(),
-            pad: [b' '; 64],
         }
     }
 
@@ -223,56 +232,88 @@ impl<'b> Tokens<'b> {
     #[inline]
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<usize> {
-        while self.bits == 0 {
-            self.refill()?;
+        while self.cur == 0 {
+            if self.i + 1 < self.n {
+                self.i += 1;
+            } else {
+                self.fill()?;
+            }
+            self.cur = self.bits[self.i];
         }
-        let p = self.bits.trailing_zeros() as usize;
-        self.bits &= self.bits - 1;
-        Some(self.base + p)
+        let p = self.cur.trailing_zeros() as usize;
+        self.cur &= self.cur - 1;
+        Some(self.base + 64 * self.i + p)
     }
 
-    /// Classify the next block; `None` at the end of the text.
+    /// Classify the next blocks; `None` at the end of the text.
     #[inline(never)]
-    fn refill(&mut self) -> Option<()> {
+    fn fill(&mut self) -> Option<()> {
         if self.next >= self.b.len() {
             return None;
         }
+        let n = (self.b.len() - self.next).div_ceil(64).min(FILL);
+        let (b, at, out) = (self.b, self.next, &mut self.bits[..n]);
+        #[cfg(target_arch = "x86_64")]
+        let vector = has_avx2();
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector = false;
+        if vector {
+            // SAFETY: the CPU has the features (`has_avx2`).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                avx2::token_bits(b, at, &mut self.strings, out)
+            };
+        } else {
+            token_bits(b, at, &mut self.strings, out, scan_portable);
+        }
         self.base = self.next;
-        self.next += 64;
-        let (m, l) = scan(
-            block_at(self.b, self.base, &mut self.pad),
-            &mut self.strings,
-        );
-        let quotes = m.quote & !l.escaped;
-        let inner = (m.backslash & !l.escaped | m.control) & l.inside;
-        let outer = (m.open | m.close | m.sep) & !l.inside;
-        self.bits = quotes | inner | outer;
+        self.next += 64 * n;
+        self.n = n;
+        self.i = 0;
         Some(())
     }
 }
 
-/// The masks and layout of the next block of a text ([`classify`] and
-/// [`Strings::next`]), with AVX2 where the CPU has it.
-#[inline]
-pub(crate) fn scan(block: &[u8; 64], strings: &mut Strings) -> (Masks, Layout) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("pclmulqdq")
-        {
-            // SAFETY: the CPU has both features (checked just above).
-            return unsafe { avx2::scan(block, strings) };
-        }
+/// The token bits of the blocks of `b` from `at` into `out` (one per
+/// block), with a given block scan.
+#[inline(always)]
+fn token_bits(
+    b: &[u8],
+    at: usize,
+    strings: &mut Strings,
+    out: &mut [u64],
+    mut scan: impl FnMut(&[u8; 64], &mut Strings) -> (Masks, Layout),
+) {
+    let mut pad = [b' '; 64];
+    for (k, bits) in out.iter_mut().enumerate() {
+        let (m, l) = scan(block_at(b, at + 64 * k, &mut pad), strings);
+        let quotes = m.quote & !l.escaped;
+        let inner = (m.backslash & !l.escaped | m.control) & l.inside;
+        let outer = (m.open | m.close | m.sep) & !l.inside;
+        *bits = quotes | inner | outer;
     }
+}
+
+/// Whether this CPU has AVX2 and PCLMULQDQ (the vector paths' features).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("pclmulqdq")
+}
+
+/// The masks and layout of a block with the baseline instructions.
+#[inline(always)]
+pub(crate) fn scan_portable(block: &[u8; 64], strings: &mut Strings) -> (Masks, Layout) {
     let m = classify(block);
     (m, strings.next(&m))
 }
 
-/// [`scan`] with AVX2 (32 bytes per compare) and a carry-less multiply
+/// Block scans with AVX2 (32 bytes per compare) and a carry-less multiply
 /// for the string parity: a third of the work of SSE2 and shifts, on the
-/// CPUs that have them (checked at run time).
+/// CPUs that have them (checked at run time, [`has_avx2`]). The entry
+/// points carry the features, so the scan inlines into their loops.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use super::{Layout, Masks, Strings};
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
@@ -280,8 +321,11 @@ mod avx2 {
         _mm_cvtsi128_si64, _mm_set1_epi8, _mm_set_epi64x,
     };
 
+    /// A block's masks and layout (inlined into the functions below, which
+    /// have the same features).
+    #[inline]
     #[target_feature(enable = "avx2,pclmulqdq")]
-    pub(super) unsafe fn scan(block: &[u8; 64], strings: &mut Strings) -> (Masks, Layout) {
+    pub(crate) fn scan(block: &[u8; 64], strings: &mut Strings) -> (Masks, Layout) {
         let m = vector_masks!(
             block,
             32,
@@ -301,6 +345,12 @@ mod avx2 {
             _mm_cvtsi128_si64(p) as u64
         };
         (m, strings.next_with(&m, clmul))
+    }
+
+    /// [`super::token_bits`] with the AVX2 scan.
+    #[target_feature(enable = "avx2,pclmulqdq")]
+    pub(super) fn token_bits(b: &[u8], at: usize, strings: &mut Strings, out: &mut [u64]) {
+        super::token_bits(b, at, strings, out, |block, st| scan(block, st));
     }
 }
 
@@ -355,10 +405,8 @@ mod tests {
     #[test]
     fn avx2_and_portable_scans_agree() {
         #[cfg(target_arch = "x86_64")]
-        if !(std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("pclmulqdq"))
-        {
-            eprintln!("no AVX2 here: only the portable path is tested");
+        if !has_avx2() {
+            eprintln!("no AVX2 here: nothing to compare");
             return;
         }
         let mut next = crate::backend::matcher::xorshift(0x0bad_5eed_1234_5678);
@@ -375,8 +423,14 @@ mod tests {
                 let block = *block_at(&text, base, &mut pad);
                 let m = classify_bytes(&block);
                 let portable = (m, a.next(&m));
-                let fast = scan(&block, &mut b);
-                assert_eq!(fast, portable, "{:?}", String::from_utf8_lossy(&text));
+                #[cfg(target_arch = "x86_64")]
+                {
+                    // SAFETY: the CPU has the features (checked above).
+                    let fast = unsafe { avx2::scan(&block, &mut b) };
+                    assert_eq!(fast, portable, "{:?}", String::from_utf8_lossy(&text));
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                let _ = (&mut b, portable);
                 base += 64;
             }
         }

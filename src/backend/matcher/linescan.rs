@@ -18,7 +18,12 @@ pub(crate) fn line_object(b: &[u8]) -> Option<usize> {
     let line = &b[..memchr::memchr(b'\n', b)?];
     #[cfg(target_arch = "x86_64")]
     {
-        sse2::line_object(line)
+        if super::blocks::has_avx2() {
+            // SAFETY: the CPU has the features (checked just above).
+            unsafe { vector::line_object_avx2(line) }
+        } else {
+            vector::line_object(line)
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -69,11 +74,25 @@ fn scalar(line: &[u8]) -> Option<usize> {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod sse2 {
-    use super::super::blocks::{block_at, scan, Strings};
+mod vector {
+    use super::super::blocks::{avx2, block_at, scan_portable, Layout, Masks, Strings};
     use super::ends_line;
 
     pub(super) fn line_object(line: &[u8]) -> Option<usize> {
+        walk(line, scan_portable)
+    }
+
+    /// [`line_object`] with the AVX2 block scan inlined.
+    #[target_feature(enable = "avx2,pclmulqdq")]
+    pub(super) fn line_object_avx2(line: &[u8]) -> Option<usize> {
+        walk(line, |block, st| avx2::scan(block, st))
+    }
+
+    #[inline(always)]
+    fn walk(
+        line: &[u8],
+        mut scan: impl FnMut(&[u8; 64], &mut Strings) -> (Masks, Layout),
+    ) -> Option<usize> {
         let mut depth = 0usize;
         let mut strings = Strings::default();
         let mut pad = [b' '; 64];
