@@ -137,6 +137,24 @@ fn escapes_decode() {
             );
         }
     }
+    // More escapes than the first pass remembers, every kind, and runs
+    // of every length around the 16-byte copies, at the record's end too.
+    for run in 0..20 {
+        let part = format!("{}\\\\{}\\u00e9\\\"\\ud83d\\ude00\\n", "x".repeat(run), "é");
+        let body = part.repeat(9);
+        for rec in [
+            format!(r#"{{"p":"{body}"}}"#),
+            format!(r#"{{"p":"{body}","q":"{}"}}"#, "y".repeat(run)),
+        ] {
+            let want: std::collections::HashMap<String, String> =
+                serde_json::from_str(&rec).unwrap();
+            assert_eq!(
+                flat(&rec)[0].1,
+                Leaf::Str(want["p"].clone().into()),
+                "{rec}"
+            );
+        }
+    }
     assert!(parse_flat(r#"{"a":1,}"#, &mut |_, _, _| {}).is_err());
     assert!(parse_flat(r#"{"a":01}"#, &mut |_, _, _| {}).is_err());
     assert!(parse_flat(r#"{"a":"x"} x"#, &mut |_, _, _| {}).is_err());
