@@ -159,6 +159,9 @@ fn parse_with<'a, W>(
                 continue 'member;
             }
         }
+        // A top-level key without escapes is the path as it is in the
+        // record: `path` gets it only when its value is an object or array.
+        let mut key: Option<&'a str> = None;
         if top.0 {
             // A key and its `:`.
             let Some(open) = q.filter(|&o| b[o] == b'"' && blank(b, at, o)) else {
@@ -168,10 +171,15 @@ fn parse_with<'a, W>(
             let (k, close) = string_at(&mut t, s, open, !validate_only, None)?;
             if !validate_only {
                 path.truncate(top.1);
-                if top.1 > 0 {
-                    path.push('.');
+                match k {
+                    Cow::Borrowed(k) if top.1 == 0 => key = Some(k),
+                    k => {
+                        if top.1 > 0 {
+                            path.push('.');
+                        }
+                        path.push_str(&k);
+                    }
                 }
-                path.push_str(&k);
             }
             let Some(colon) = t.next().filter(|&c| b[c] == b':' && blank(b, close + 1, c)) else {
                 return err(ws(b, close + 1), "expected `:` after a key");
@@ -183,16 +191,20 @@ fn parse_with<'a, W>(
         let in_array = !top.0;
         match q {
             Some(o) if b[o] == b'"' && blank(b, at, o) => {
-                let w = want(path);
+                let name = key.unwrap_or(path);
+                let w = want(name);
                 let (v, close) = string_at(&mut t, s, o, w.is_some(), arena)?;
                 if let Some(w) = w {
-                    f(path, w, Leaf::Str(v), in_array);
+                    f(name, w, Leaf::Str(v), in_array);
                 }
                 at = close + 1;
             }
             Some(o) if matches!(b[o], b'{' | b'[') && blank(b, at, o) => {
                 if stack.len() >= MAX_DEPTH {
                     return err(o, "nesting deeper than 512 levels");
+                }
+                if let Some(k) = key {
+                    path.push_str(k);
                 }
                 let object = b[o] == b'{';
                 if object {
@@ -223,8 +235,9 @@ fn parse_with<'a, W>(
                     }
                     Some(_) => return err(v, "expected a JSON value"),
                 };
-                if let Some(w) = want(path) {
-                    f(path, w, leaf, in_array);
+                let name = key.unwrap_or(path);
+                if let Some(w) = want(name) {
+                    f(name, w, leaf, in_array);
                 }
                 at = end;
                 if let Err(e) = separator(&mut t, b, path, stack, &mut at, q) {
