@@ -103,17 +103,19 @@ pub fn run(a: Args) -> i32 {
     // Events are read (and cut into records) while the rules load.
     let feed = match_par::Feed::start(inputs.clone());
     // the driver resolves Sigma filters and correlations across files
-    let loaded = load_paths_with(&a.rules, &a.load);
+    let mut loaded = load_paths_with(&a.rules, &a.load);
     for (path, d) in &loaded.file_errors {
         eprintln!("{path}: {}", d.message);
     }
     let mut rules = Vec::new();
     let mut load_errors = 0;
-    for l in &loaded.rules {
-        match &l.rule {
-            Some(r) if !l.has_errors() => {
+    for l in &mut loaded.rules {
+        let errors = l.has_errors();
+        match l.rule.take() {
+            // Moved, not cloned: the loaded rules are not needed again.
+            Some(r) if !errors => {
                 if r.meta.rule_type.as_deref() != Some("filter") {
-                    rules.push(r.clone());
+                    rules.push(r);
                 }
             }
             _ => {

@@ -50,7 +50,8 @@ impl std::hash::Hasher for FxHasher {
 #[derive(Debug, Default, Clone)]
 pub struct FieldTable {
     names: Vec<String>,
-    ids: HashMap<(String, Scheme), FieldId>,
+    /// Per naming scheme, field name to slot.
+    ids: [HashMap<String, FieldId, FxBuild>; 3],
     /// Event path to its entry in `routes`.
     by_path: HashMap<String, u32, FxBuild>,
     /// The fields each routed path feeds.
@@ -121,12 +122,12 @@ impl FieldTable {
     }
 
     fn intern_name(&mut self, name: &str, scheme: Scheme) -> FieldId {
-        if let Some(id) = self.ids.get(&(name.to_string(), scheme)) {
+        if let Some(id) = self.ids[scheme as usize].get(name) {
             return *id;
         }
         let id = self.names.len() as FieldId;
         self.names.push(name.to_string());
-        self.ids.insert((name.to_string(), scheme), id);
+        self.ids[scheme as usize].insert(name.to_string(), id);
         let mut paths = vec![name.to_string()];
         match scheme {
             Scheme::Plain => {}

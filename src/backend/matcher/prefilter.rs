@@ -20,7 +20,7 @@
 //! others after [`index_fold`] (so `K` (Kelvin sign) still finds `k`).
 
 use super::exact::{marks_of, Decider, Exact, MARKS};
-use super::fields::{EventView, FieldId, FieldTable};
+use super::fields::{EventView, FieldId, FieldTable, FxBuild};
 use super::memo::{hit, parts, Hit, Lookup, Memos};
 use super::reqlit;
 use super::strmatch::regex_source;
@@ -297,19 +297,21 @@ static SERIAL: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Default)]
 struct Lits {
-    ids: HashMap<(FieldId, String), u32>,
+    /// Per field, literal to id (looked up without building a key).
+    ids: HashMap<FieldId, HashMap<String, u32, FxBuild>, FxBuild>,
     by_field: HashMap<FieldId, Vec<(String, u32)>>,
     rules: Vec<Vec<u32>>,
 }
 
 impl Lits {
     fn intern(&mut self, f: FieldId, l: &str) -> u32 {
-        if let Some(id) = self.ids.get(&(f, l.to_string())) {
+        let ids = self.ids.entry(f).or_default();
+        if let Some(id) = ids.get(l) {
             return *id;
         }
         let id = self.rules.len() as u32;
         self.rules.push(Vec::new());
-        self.ids.insert((f, l.to_string()), id);
+        ids.insert(l.to_string(), id);
         self.by_field
             .entry(f)
             .or_default()
