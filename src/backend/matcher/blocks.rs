@@ -6,8 +6,10 @@
 //! [`Strings`] then finds, carrying state from block to block, the bytes a
 //! backslash escapes and the bytes inside strings, so that a walk visits
 //! only the flagged bytes instead of every byte. On x86-64 the masks come
-//! from SSE2 (part of the x86-64 baseline); elsewhere from a byte loop that
-//! the tests hold the SSE2 version to.
+//! from AVX2 (with a carry-less multiply for the string parity) when the
+//! CPU has it, checked at run time, else from SSE2 (part of the x86-64
+//! baseline); elsewhere from a byte loop, which the tests hold both vector
+//! versions to.
 
 /// Bit `i` set: byte `i` of a 64-byte block is of that kind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -228,8 +230,9 @@ impl<'b> Tokens<'b> {
         }
     }
 
-    /// The position of the next token.
-    #[inline]
+    /// The position of the next token (inlined: the parser calls it a few
+    /// times per member).
+    #[inline(always)]
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<usize> {
         while self.cur == 0 {
@@ -253,11 +256,7 @@ impl<'b> Tokens<'b> {
         }
         let n = (self.b.len() - self.next).div_ceil(64).min(FILL);
         let (b, at, out) = (self.b, self.next, &mut self.bits[..n]);
-        #[cfg(target_arch = "x86_64")]
-        let vector = has_avx2();
-        #[cfg(not(target_arch = "x86_64"))]
-        let vector = false;
-        if vector {
+        if has_avx2() {
             // SAFETY: the CPU has the features (`has_avx2`).
             #[cfg(target_arch = "x86_64")]
             unsafe {
@@ -295,10 +294,17 @@ fn token_bits(
 }
 
 /// Whether this CPU has AVX2 and PCLMULQDQ (the vector paths' features).
-#[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn has_avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("pclmulqdq")
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// The masks and layout of a block with the baseline instructions.
@@ -404,7 +410,6 @@ mod tests {
     /// block (state carried), on text built from the bytes that matter.
     #[test]
     fn avx2_and_portable_scans_agree() {
-        #[cfg(target_arch = "x86_64")]
         if !has_avx2() {
             eprintln!("no AVX2 here: nothing to compare");
             return;

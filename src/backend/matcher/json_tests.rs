@@ -111,6 +111,13 @@ fn strings_agree_with_serde_json() {
     }
 }
 
+/// The first leaf of `rec` (its member `p`) is the string serde_json
+/// decodes there.
+fn decodes_as_serde_json(rec: &str) {
+    let want: std::collections::HashMap<String, String> = serde_json::from_str(rec).unwrap();
+    assert_eq!(flat(rec)[0].1, Leaf::Str(want["p"].clone().into()), "{rec}");
+}
+
 #[test]
 fn escapes_decode() {
     let a = flat(r#"{"p":"C:\\Win\u0041\ud83d\ude00\"q"}"#);
@@ -127,18 +134,12 @@ fn escapes_decode() {
             format!("{esc}{esc}"),
             format!(r"C:{esc}Windows\\{esc}\\cmd.exe"),
         ] {
-            let rec = format!(r#"{{"p":"{body}"}}"#);
-            let want: std::collections::HashMap<String, String> =
-                serde_json::from_str(&rec).unwrap();
-            assert_eq!(
-                flat(&rec)[0].1,
-                Leaf::Str(want["p"].clone().into()),
-                "{rec}"
-            );
+            decodes_as_serde_json(&format!(r#"{{"p":"{body}"}}"#));
         }
     }
-    // More escapes than the first pass remembers, every kind, and runs
-    // of every length around the 16-byte copies, at the record's end too.
+    // Dozens of escapes of every kind in one string, between runs of
+    // every length up to 20 bytes, at the record's end and before another
+    // member.
     for run in 0..20 {
         let part = format!("{}\\\\{}\\u00e9\\\"\\ud83d\\ude00\\n", "x".repeat(run), "é");
         let body = part.repeat(9);
@@ -146,13 +147,7 @@ fn escapes_decode() {
             format!(r#"{{"p":"{body}"}}"#),
             format!(r#"{{"p":"{body}","q":"{}"}}"#, "y".repeat(run)),
         ] {
-            let want: std::collections::HashMap<String, String> =
-                serde_json::from_str(&rec).unwrap();
-            assert_eq!(
-                flat(&rec)[0].1,
-                Leaf::Str(want["p"].clone().into()),
-                "{rec}"
-            );
+            decodes_as_serde_json(&rec);
         }
     }
     assert!(parse_flat(r#"{"a":1,}"#, &mut |_, _, _| {}).is_err());
