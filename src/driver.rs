@@ -4,7 +4,7 @@
 use crate::diag::{codes, Diagnostic};
 use crate::ir::SourceFormat;
 use crate::source::{self, Loaded};
-use crate::span::{FileId, SourceMap, Span};
+use crate::span::{FileId, SourceFile, SourceMap, Span};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,6 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<FileError>) {
         if p.is_dir() {
             let mut found = Vec::new();
             walk(p, &mut found);
-            found.sort();
             out.extend(found.into_iter().map(|f| (f, false)));
         } else if p.exists() {
             out.push((p.clone(), true));
@@ -45,17 +44,27 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<FileError>) {
     (out, errors)
 }
 
+/// Rule files under `dir`, in path order: each folder's entries sorted by
+/// name, sub-folders walked in place (the order sorting whole paths would
+/// give, without comparing paths component by component).
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
-    for e in rd.flatten() {
+    let mut entries: Vec<_> = rd
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
         let p = e.path();
-        let name = e.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if p.is_dir() {
+        // A symbolic link counts as what it points to.
+        let is_dir = match e.file_type() {
+            Ok(t) if t.is_symlink() => p.is_dir(),
+            Ok(t) => t.is_dir(),
+            Err(_) => p.is_dir(),
+        };
+        if is_dir {
             walk(&p, out);
         } else if matches!(
             p.extension().and_then(|e| e.to_str()),
@@ -69,9 +78,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Stack size of the loading threads.
 const PARSER_STACK: usize = 64 << 20;
 
+/// A file as read (and recognised) on a loading thread.
 enum Read {
-    Text(String),
-    BadUtf8(String, usize),
+    Text(SourceFile, Option<SourceFormat>),
+    /// The text read lossily, and the offset of the first invalid byte.
+    BadUtf8(SourceFile, Option<SourceFormat>, usize),
     Io(String),
 }
 
@@ -83,39 +94,45 @@ pub fn load_paths(paths: &[PathBuf]) -> Run {
 /// Load every rule under `paths` with loader options (`--macros DIR`).
 pub fn load_paths_with(paths: &[PathBuf], opts: &source::Options) -> Run {
     let (files, mut file_errors) = discover(paths);
-    let read: Vec<(PathBuf, bool, Read)> = files
+    // Reading, recognising the format and indexing lines happen on every
+    // core; files are numbered in path order afterwards.
+    let read: Vec<(String, bool, Read)> = files
         .into_par_iter()
         .map(|(p, explicit)| {
+            let path = p.display().to_string();
             let r = match std::fs::read(&p) {
                 Err(e) => Read::Io(e.to_string()),
                 Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(s) => Read::Text(s),
+                    Ok(s) => {
+                        let fmt = source::detect(&p, &s);
+                        Read::Text(SourceFile::new(path.clone(), s), fmt)
+                    }
                     Err(e) => {
                         let at = e.utf8_error().valid_up_to();
-                        Read::BadUtf8(String::from_utf8_lossy(e.as_bytes()).into_owned(), at)
+                        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                        let fmt = source::detect(&p, &lossy);
+                        Read::BadUtf8(SourceFile::new(path.clone(), lossy), fmt, at)
                     }
                 },
             };
-            (p, explicit, r)
+            (path, explicit, r)
         })
         .collect();
     let mut sm = SourceMap::new();
     let mut jobs: Vec<(FileId, SourceFormat)> = Vec::new();
     let mut rules = Vec::new();
-    for (p, explicit, r) in read {
-        let path = p.display().to_string();
+    for (path, explicit, r) in read {
         match r {
             Read::Io(e) => file_errors.push((
                 path.clone(),
                 Diagnostic::error(codes::IO_ERROR, format!("cannot read {path}: {e}")),
             )),
-            Read::BadUtf8(lossy, at) => {
+            Read::BadUtf8(file, fmt, at) => {
                 // Register the lossy text so the error renders with a source line.
-                let fmt = source::detect(&p, &lossy);
                 if fmt.is_none() && !explicit {
                     continue;
                 }
-                let id = sm.add(path, lossy);
+                let id = sm.add_file(file);
                 let mut l = Loaded::new(id, fmt.unwrap_or(SourceFormat::ElasticToml));
                 l.diags.push(
                     Diagnostic::error(codes::INVALID_UTF8, "the file is not valid UTF-8")
@@ -124,13 +141,13 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &source::Options) -> Run {
                 );
                 rules.push(l);
             }
-            Read::Text(text) => match source::detect(&p, &text) {
+            Read::Text(file, fmt) => match fmt {
                 Some(fmt) => {
-                    let id = sm.add(path, text);
+                    let id = sm.add_file(file);
                     jobs.push((id, fmt));
                 }
                 None if explicit => {
-                    let id = sm.add(path.clone(), text);
+                    let id = sm.add_file(file);
                     let mut l = Loaded::new(id, SourceFormat::ElasticToml);
                     l.diags.push(
                         Diagnostic::error(codes::NOT_A_RULE, format!("{path} is not a rule of a known format"))
