@@ -25,7 +25,8 @@ use super::memo::{hit, parts, Hit, Lookup, Memos};
 use super::reqlit;
 use super::strmatch::regex_source;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{dfa, nfa::contiguous, Anchored, MatchKind};
 use rayon::prelude::*;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use std::collections::HashMap;
@@ -234,8 +235,14 @@ impl Formula {
 /// One field's automaton: local pattern index to literal id.
 struct FieldScan {
     field: FieldId,
-    ac: AhoCorasick,
+    ac: Scan,
     lits: Vec<u32>,
+}
+
+/// A field's automaton, walked byte by byte by [`FieldScan::find`].
+enum Scan {
+    Dfa(dfa::DFA),
+    Nfa(contiguous::NFA),
 }
 
 /// One field's automaton over its fragments: a DFA, the fastest scan,
@@ -244,19 +251,25 @@ struct FieldScan {
 /// contiguous NFA. Fragments are folded, and values are scanned folded
 /// (ASCII lower case, see [`Scratch::lower`]), so the automaton is case
 /// sensitive: the same matches as an ASCII case-insensitive one, built in
-/// less than half the time (no second transition per letter).
-fn build_scan(pats: &[(String, u32)]) -> Result<AhoCorasick, aho_corasick::BuildError> {
-    let kind = if pats.len() <= 1000 {
-        AhoCorasickKind::DFA
-    } else {
-        AhoCorasickKind::ContiguousNFA
-    };
+/// less than half the time (no second transition per letter). Standard
+/// match semantics: every state knows all the fragments ending there, which
+/// is what an overlapping scan reports.
+fn build_scan(pats: &[(String, u32)]) -> Result<Scan, aho_corasick::BuildError> {
     let folded = || pats.iter().map(|(l, _)| l.to_ascii_lowercase());
-    AhoCorasick::builder()
-        .kind(Some(kind))
+    if pats.len() <= 1000 {
+        if let Ok(d) = dfa::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(folded())
+        {
+            return Ok(Scan::Dfa(d));
+        }
+    }
+    contiguous::Builder::new()
+        .match_kind(MatchKind::Standard)
         .prefilter(false)
         .build(folded())
-        .or_else(|_| AhoCorasick::builder().build(folded()))
+        .map(Scan::Nfa)
 }
 
 /// Per-event scratch space of the index.
@@ -362,13 +375,16 @@ impl Prefilter {
         }
         let mut scans = Vec::new();
         let mut by_field: Vec<_> = lits.by_field.into_iter().collect();
-        by_field.sort_by_key(|(f, _)| *f);
-        // The automata are independent: built on every core (the largest,
-        // over thousands of command-line fragments, dominates load time).
-        let built: Vec<_> = by_field
+        // The automata are independent: built on every core, one job each,
+        // the largest first (over thousands of command-line fragments, it
+        // takes as long as all the others), then put in field order.
+        by_field.sort_by_key(|(f, pats)| (std::cmp::Reverse(pats.len()), *f));
+        let mut built: Vec<_> = by_field
             .into_par_iter()
+            .with_max_len(1)
             .map(|(field, pats)| (field, build_scan(&pats), pats))
             .collect();
+        built.sort_by_key(|(f, _, _)| *f);
         for (field, ac, pats) in built {
             match ac {
                 Ok(ac) => scans.push(FieldScan {
@@ -505,9 +521,39 @@ impl Prefilter {
 impl FieldScan {
     /// The literals in a (folded) value and where: one [`Hit`] per match.
     fn find(&self, hay: &[u8], hits: &mut Vec<Hit>) {
-        for m in self.ac.find_overlapping_iter(hay) {
-            let bits = marks_of(m.start(), m.end(), hay.len()).fold(0u8, |b, k| b | 1 << k);
-            hits.push(hit(self.lits[m.pattern().as_usize()], bits));
+        match &self.ac {
+            Scan::Dfa(a) => self.walk(a, hay, hits),
+            Scan::Nfa(a) => self.walk(a, hay, hits),
+        }
+    }
+
+    /// Every occurrence of every fragment, overlapping: the automaton's
+    /// states one byte at a time, and the fragments of each match state
+    /// (a state lists every fragment that ends there, failure links
+    /// included). The same matches as `find_overlapping_iter`, without its
+    /// per-match restart of the search.
+    #[inline(always)]
+    fn walk(&self, a: &impl Automaton, hay: &[u8], hits: &mut Vec<Hit>) {
+        let Ok(mut sid) = a.start_state(Anchored::No) else {
+            return;
+        };
+        let mut report = |sid, end: usize| {
+            for k in 0..a.match_len(sid) {
+                let p = a.match_pattern(sid, k);
+                let start = end - a.pattern_len(p);
+                let bits = marks_of(start, end, hay.len()).fold(0u8, |b, k| b | 1 << k);
+                hits.push(hit(self.lits[p.as_usize()], bits));
+            }
+        };
+        // Only an empty fragment (none is indexed) matches before a byte.
+        if a.is_match(sid) {
+            report(sid, 0);
+        }
+        for (i, &b) in hay.iter().enumerate() {
+            sid = a.next_state(Anchored::No, sid, b);
+            if a.is_special(sid) && a.is_match(sid) {
+                report(sid, i + 1);
+            }
         }
     }
 }
@@ -528,6 +574,61 @@ mod tests {
     use super::*;
     use crate::ir::{FieldRef, FieldScheme};
     use crate::span::Span;
+
+    /// The byte-by-byte walk finds what `find_overlapping_iter` finds, with
+    /// the DFA and with the contiguous NFA: random fragments over a small
+    /// alphabet (many overlaps, fragments inside fragments).
+    #[test]
+    fn walk_finds_every_overlapping_occurrence() {
+        use aho_corasick::AhoCorasick;
+        let mut next = crate::backend::matcher::xorshift(0x7f4a_7c15_9e37_79b9);
+        let mut word = |n: usize| -> String {
+            let len = 1 + next() as usize % n;
+            (0..len)
+                .map(|_| b"ab\\c."[next() as usize % 5] as char)
+                .collect()
+        };
+        for round in 0..200 {
+            let pats: Vec<(String, u32)> = (0..1 + round % 40)
+                .map(|i| (word(6), 100 + i as u32))
+                .collect();
+            let reference = AhoCorasick::builder()
+                .build(pats.iter().map(|(p, _)| p))
+                .unwrap();
+            let scans = [
+                build_scan(&pats).unwrap(),
+                Scan::Nfa(
+                    contiguous::Builder::new()
+                        .build(pats.iter().map(|(p, _)| p))
+                        .unwrap(),
+                ),
+            ];
+            for ac in scans {
+                let scan = FieldScan {
+                    field: 0,
+                    ac,
+                    lits: pats.iter().map(|(_, id)| *id).collect(),
+                };
+                for _ in 0..20 {
+                    let hay = word(40);
+                    let mut got = Vec::new();
+                    scan.find(hay.as_bytes(), &mut got);
+                    let want: Vec<Hit> = reference
+                        .find_overlapping_iter(&hay)
+                        .map(|m| {
+                            let bits = marks_of(m.start(), m.end(), hay.len())
+                                .fold(0u8, |b, k| b | 1 << k);
+                            hit(pats[m.pattern().as_usize()].1, bits)
+                        })
+                        .collect();
+                    got.sort_unstable();
+                    let mut want = want;
+                    want.sort_unstable();
+                    assert_eq!(got, want, "{hay:?} in {pats:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn fragments_are_ascii_and_long_enough() {
