@@ -7,6 +7,7 @@
 
 mod aggs;
 mod blocks;
+mod compile;
 mod corr;
 pub mod exact;
 pub mod fields;
@@ -209,12 +210,13 @@ impl Engine {
         let mut reqs = Vec::new();
         // Rules are told apart by where they are written (ids may be missing).
         let (mut silent, mut loud, mut spans) = (HashSet::new(), HashSet::new(), Vec::new());
-        let _regexes = strmatch::prebuild_regexes(
+        let regexes = strmatch::prebuild_regexes(
             rules
                 .iter()
                 .filter_map(|r| r.query.as_ref()?.filter.as_ref()),
         );
-        for rule in rules {
+        let mut early = compile::stateless_on_every_core(rules, &mut fields, &regexes, decide);
+        for (rule, early) in rules.iter().zip(early.iter_mut()) {
             let refuse = |r: Refusal| Refused {
                 rule_id: rule.meta.id.clone(),
                 rule_name: rule.meta.name.clone(),
@@ -228,27 +230,30 @@ impl Engine {
                 }));
                 continue;
             };
-            let mut cx = Ctx {
-                fields: &mut fields,
-                language: q.language,
-            };
-            let stateless = q.stages.iter().all(|s| output_only(&s.kind));
-            let result = if stateless {
-                let filter = full_filter(q);
-                pred::compile(&filter, &mut cx).map(|n| {
-                    let cat = q.source.logsource.as_ref().and_then(|l| l.category.clone());
-                    let exact = decide.then(|| exact::exact(&filter, cx.fields)).flatten();
-                    reqs.push((prefilter::formula(&filter, cx.fields), exact, cat));
-                    Kind::Stateless(n)
-                })
-            } else {
-                Stateful::compile(rule, q, &mut cx).map(|s| {
-                    reqs.push((prefilter::Req::True, None, None));
-                    Kind::Stateful(Box::new(s))
-                })
+            let result = match early.take() {
+                Some(done) => done.finish(&mut fields),
+                None => {
+                    let mut cx = Ctx {
+                        fields: &mut fields,
+                        language: q.language,
+                    };
+                    strmatch::with_prebuilt(&regexes, || {
+                        if compile::is_stateless(q) {
+                            compile::stateless(&full_filter(q), q, &mut cx, decide)
+                        } else {
+                            Stateful::compile(rule, q, &mut cx).map(|s| {
+                                (
+                                    Kind::Stateful(Box::new(s)),
+                                    (prefilter::Req::True, None, None),
+                                )
+                            })
+                        }
+                    })
+                }
             };
             match result {
-                Ok(kind) => {
+                Ok((kind, req)) => {
+                    reqs.push(req);
                     correlated(q, &mut silent, &mut loud);
                     spans.push(rule.span);
                     out.push(Compiled {

@@ -249,7 +249,8 @@ pub fn compile_patterns(
 /// optional operators).
 pub fn compile_regex(r: &IrRegex, case: Case) -> Result<Regex, String> {
     let src = regex_source(r, case)?;
-    if let Some(re) = PREBUILT.with(|p| p.borrow().get(&src).cloned()) {
+    let prebuilt = PREBUILT.with(|p| p.borrow().as_ref().and_then(|b| b.get(&src).cloned()));
+    if let Some(re) = prebuilt {
         return re;
     }
     build_ir_regex(&src)
@@ -261,17 +262,22 @@ fn build_ir_regex(src: &str) -> Result<Regex, String> {
 
 type Built = std::collections::HashMap<String, Result<Regex, String>>;
 
+/// Regexes built ahead on every core ([`prebuild_regexes`]), by source.
+#[derive(Clone, Default)]
+pub struct Prebuilt(Option<std::sync::Arc<Built>>);
+
 thread_local! {
-    /// Regexes built ahead on every core ([`prebuild_regexes`]), by source.
-    static PREBUILT: std::cell::RefCell<Built> = std::cell::RefCell::default();
+    /// The regexes [`compile_regex`] finds built on this thread (see
+    /// [`with_prebuilt`]).
+    static PREBUILT: std::cell::RefCell<Option<std::sync::Arc<Built>>> =
+        std::cell::RefCell::default();
 }
 
-/// Build the regexes of these filters on every core and keep them for
-/// [`compile_regex`] on this thread until the returned guard is dropped:
-/// rule compilation is serial (rules share the field table), regex builds
-/// are the bulk of it and independent. What a regex compiles to, or why
+/// Build the regexes of these filters on every core, once per source: rule
+/// compilation hands them out ([`with_prebuilt`]) instead of building the
+/// same regex for every rule that has it. What a regex compiles to, or why
 /// it is refused, is the same either way.
-pub fn prebuild_regexes<'e>(filters: impl IntoIterator<Item = &'e Expr>) -> PrebuiltGuard {
+pub fn prebuild_regexes<'e>(filters: impl IntoIterator<Item = &'e Expr>) -> Prebuilt {
     use rayon::prelude::*;
     let mut srcs = Vec::new();
     for f in filters {
@@ -290,17 +296,21 @@ pub fn prebuild_regexes<'e>(filters: impl IntoIterator<Item = &'e Expr>) -> Preb
             (src, re)
         })
         .collect();
-    PREBUILT.with(|p| *p.borrow_mut() = built);
-    PrebuiltGuard(())
+    Prebuilt(Some(std::sync::Arc::new(built)))
 }
 
-/// Drops the regexes kept by [`prebuild_regexes`].
-pub struct PrebuiltGuard(());
-
-impl Drop for PrebuiltGuard {
-    fn drop(&mut self) {
-        let _ = PREBUILT.try_with(|p| p.borrow_mut().clear());
+/// Run `f` (a rule's compilation, on any thread) with these regexes at
+/// hand for [`compile_regex`].
+pub fn with_prebuilt<T>(p: &Prebuilt, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<std::sync::Arc<Built>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let old = self.0.take();
+            let _ = PREBUILT.try_with(|p| *p.borrow_mut() = old);
+        }
     }
+    let _restore = Restore(PREBUILT.with(|cur| cur.replace(p.0.clone())));
+    f()
 }
 
 /// Every regex value of a filter, with its case.
@@ -527,7 +537,7 @@ mod tests {
     }
 
     /// Regexes built ahead on every core are the ones `compile_regex` would
-    /// build, refusals included, and are dropped with the guard.
+    /// build, refusals included, and are handed out only inside `with_prebuilt`.
     #[test]
     fn prebuilt_regexes_are_what_compile_builds() {
         let re = |p: &str| IrRegex {
@@ -550,21 +560,34 @@ mod tests {
         let huge = "(?:a{1000}){1000}";
         let filters = [m("^cmd\\.exe$"), m(huge), m("(?=x)y")];
         let src = |p| regex_source(&re(p), Case::Insensitive).unwrap();
-        let guard = prebuild_regexes(&filters);
-        PREBUILT.with(|p| {
-            let p = p.borrow();
+        let built = prebuild_regexes(&filters);
+        {
+            let p = built.0.as_ref().unwrap();
             assert_eq!(p.len(), 2, "the lookahead is refused before any build");
             assert!(p[&src("^cmd\\.exe$")].as_ref().unwrap().is_match("CMD.EXE"));
             assert_eq!(
                 p[&src(huge)].as_ref().unwrap_err(),
                 &build_ir_regex(&src(huge)).unwrap_err()
             );
+        }
+        let cmd = re("^cmd\\.exe$");
+        let handed = with_prebuilt(&built, || {
+            assert!(PREBUILT.with(|p| p.borrow().is_some()));
+            compile_regex(&cmd, Case::Insensitive).unwrap()
         });
-        assert!(compile_regex(&re("^cmd\\.exe$"), Case::Insensitive)
-            .unwrap()
-            .is_match("Cmd.exe"));
-        drop(guard);
-        assert!(PREBUILT.with(|p| p.borrow().is_empty()));
+        assert!(handed.is_match("Cmd.exe"));
+        // What is handed out is what was prebuilt, not a new build: a
+        // marked entry comes back inside `with_prebuilt` only.
+        let marked = Prebuilt(Some(std::sync::Arc::new(
+            [(src("^cmd\\.exe$"), Err("marked".to_string()))].into(),
+        )));
+        let inside = with_prebuilt(&marked, || compile_regex(&cmd, Case::Insensitive));
+        assert_eq!(inside.unwrap_err(), "marked");
+        assert!(compile_regex(&cmd, Case::Insensitive).is_ok());
+        assert!(
+            PREBUILT.with(|p| p.borrow().is_none()),
+            "restored after the call"
+        );
     }
 
     #[test]
