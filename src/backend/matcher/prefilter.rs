@@ -245,18 +245,25 @@ enum Scan {
     Nfa(contiguous::NFA),
 }
 
-/// One field's automaton over its fragments: a DFA, the fastest scan,
-/// unless the set is so large (thousands of command-line fragments) that a
-/// DFA would be tens of MB, slow to build and out of cache; then a
-/// contiguous NFA. Fragments are folded, and values are scanned folded
-/// (ASCII lower case, see [`Scratch::lower`]), so the automaton is case
-/// sensitive: the same matches as an ASCII case-insensitive one, built in
-/// less than half the time (no second transition per letter). Standard
-/// match semantics: every state knows all the fragments ending there, which
-/// is what an overlapping scan reports.
+/// Fragment bytes up to which a field's automaton is a DFA.
+const DFA_BYTES: usize = 3000;
+
+/// One field's automaton over its fragments: a DFA, the fewest
+/// instructions per byte, for a small set; a contiguous NFA for a set of
+/// more than [`DFA_BYTES`] bytes of fragments. A DFA's transitions grow with
+/// the set (hundreds of hash IOCs or command-line fragments make MBs): a
+/// value that is not memoised (hashes, GUIDs: unique per event) then
+/// misses the caches on every byte, and the compact NFA is faster despite
+/// more instructions; the large DFAs were also the slowest builds.
+/// Fragments are folded, and values are scanned folded (ASCII lower case,
+/// see [`Scratch::lower`]), so the automaton is case sensitive: the same
+/// matches as an ASCII case-insensitive one, built in less than half the
+/// time (no second transition per letter). Standard match semantics: every
+/// state knows all the fragments ending there, which is what an
+/// overlapping scan reports.
 fn build_scan(pats: &[(String, u32)]) -> Result<Scan, aho_corasick::BuildError> {
     let folded = || pats.iter().map(|(l, _)| l.to_ascii_lowercase());
-    if pats.len() <= 1000 {
+    if pats.iter().map(|(l, _)| l.len()).sum::<usize>() <= DFA_BYTES {
         if let Ok(d) = dfa::Builder::new()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
