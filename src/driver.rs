@@ -184,3 +184,48 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &source::Options) -> Run {
         file_errors,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Walking each folder in name order gives the order of sorting whole
+    /// paths, which compare by component: the folder `a` and its files come
+    /// before `a b.yaml`, `a-b.yml` and `a.yml` (byte order of the whole
+    /// strings would put `a b.yaml` first). Hidden entries are skipped,
+    /// only rule extensions are kept.
+    #[test]
+    fn walk_order_is_sorted_path_order() {
+        let root = std::env::temp_dir().join(format!("siemc-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let files = [
+            "a.yml",
+            "a/x.yml",
+            "a/b/y.toml",
+            "a-b.yml",
+            "a b.yaml",
+            "ab/z.yml",
+            "B.yml",
+            "a/.hidden.yml",
+            ".git/c.yml",
+            "notes.txt",
+            "z/0.yml",
+        ];
+        for f in files {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "x").unwrap();
+        }
+        let (found, errors) = discover(std::slice::from_ref(&root));
+        assert!(errors.is_empty());
+        let got: Vec<PathBuf> = found.into_iter().map(|(p, _)| p).collect();
+        let mut want: Vec<PathBuf> = files
+            .iter()
+            .filter(|f| !f.contains("/.") && !f.starts_with('.') && !f.ends_with(".txt"))
+            .map(|f| root.join(f))
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
