@@ -84,6 +84,8 @@ enum Read {
     /// The text read lossily, and the offset of the first invalid byte.
     BadUtf8(SourceFile, Option<SourceFormat>, usize),
     Io(String),
+    /// Found in a folder and of no known format: not a rule, not reported.
+    Skip,
 }
 
 /// Load every rule under `paths`.
@@ -96,42 +98,47 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &source::Options) -> Run {
     let (files, mut file_errors) = discover(paths);
     // Reading, recognising the format and indexing lines happen on every
     // core; files are numbered in path order afterwards.
-    let read: Vec<(String, bool, Read)> = files
+    let read: Vec<(String, Read)> = files
         .into_par_iter()
         .map(|(p, explicit)| {
             let path = p.display().to_string();
             let r = match std::fs::read(&p) {
                 Err(e) => Read::Io(e.to_string()),
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(s) => {
-                        let fmt = source::detect(&p, &s);
-                        Read::Text(SourceFile::new(path.clone(), s), fmt)
+                Ok(bytes) => {
+                    let (text, bad_at) = match String::from_utf8(bytes) {
+                        Ok(s) => (s, None),
+                        Err(e) => {
+                            let at = e.utf8_error().valid_up_to();
+                            (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
+                        }
+                    };
+                    let fmt = source::detect(&p, &text);
+                    if fmt.is_none() && !explicit {
+                        Read::Skip
+                    } else {
+                        let file = SourceFile::new(path.clone(), text);
+                        match bad_at {
+                            None => Read::Text(file, fmt),
+                            Some(at) => Read::BadUtf8(file, fmt, at),
+                        }
                     }
-                    Err(e) => {
-                        let at = e.utf8_error().valid_up_to();
-                        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                        let fmt = source::detect(&p, &lossy);
-                        Read::BadUtf8(SourceFile::new(path.clone(), lossy), fmt, at)
-                    }
-                },
+                }
             };
-            (path, explicit, r)
+            (path, r)
         })
         .collect();
     let mut sm = SourceMap::new();
     let mut jobs: Vec<(FileId, SourceFormat)> = Vec::new();
     let mut rules = Vec::new();
-    for (path, explicit, r) in read {
+    for (path, r) in read {
         match r {
+            Read::Skip => {}
             Read::Io(e) => file_errors.push((
                 path.clone(),
                 Diagnostic::error(codes::IO_ERROR, format!("cannot read {path}: {e}")),
             )),
             Read::BadUtf8(file, fmt, at) => {
                 // Register the lossy text so the error renders with a source line.
-                if fmt.is_none() && !explicit {
-                    continue;
-                }
                 let id = sm.add_file(file);
                 let mut l = Loaded::new(id, fmt.unwrap_or(SourceFormat::ElasticToml));
                 l.diags.push(
@@ -141,22 +148,20 @@ pub fn load_paths_with(paths: &[PathBuf], opts: &source::Options) -> Run {
                 );
                 rules.push(l);
             }
-            Read::Text(file, fmt) => match fmt {
-                Some(fmt) => {
-                    let id = sm.add_file(file);
-                    jobs.push((id, fmt));
-                }
-                None if explicit => {
-                    let id = sm.add_file(file);
-                    let mut l = Loaded::new(id, SourceFormat::ElasticToml);
-                    l.diags.push(
-                        Diagnostic::error(codes::NOT_A_RULE, format!("{path} is not a rule of a known format"))
-                            .note("siemc reads Elastic detection-rules TOML, Splunk security_content YAML and Sigma YAML"),
-                    );
-                    rules.push(l);
-                }
-                None => {}
-            },
+            Read::Text(file, Some(fmt)) => {
+                let id = sm.add_file(file);
+                jobs.push((id, fmt));
+            }
+            // Named explicitly (a folder's unknown files are skipped above).
+            Read::Text(file, None) => {
+                let id = sm.add_file(file);
+                let mut l = Loaded::new(id, SourceFormat::ElasticToml);
+                l.diags.push(
+                    Diagnostic::error(codes::NOT_A_RULE, format!("{path} is not a rule of a known format"))
+                        .note("siemc reads Elastic detection-rules TOML, Splunk security_content YAML and Sigma YAML"),
+                );
+                rules.push(l);
+            }
         }
     }
     let load_all = || -> Vec<Vec<Loaded>> {
@@ -226,6 +231,42 @@ mod tests {
             .collect();
         want.sort();
         assert_eq!(got, want);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A folder's files of no known format are skipped without a word; the
+    /// same files named on their own are reported (not a rule, or not
+    /// UTF-8 at the bad byte); nothing else is lost beside them.
+    #[test]
+    fn unknown_files_are_skipped_in_folders_and_reported_when_named() {
+        let root = std::env::temp_dir().join(format!("siemc-skip-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let notes = root.join("notes.yml");
+        let binary = root.join("blob.yml");
+        std::fs::write(&notes, "just: some\nyaml: here\n").unwrap();
+        std::fs::write(&binary, [b'a', b':', b' ', 0xC3, 0x28, b'\n']).unwrap();
+        std::fs::write(
+            root.join("rule.yml"),
+            "title: t\nlogsource:\n    product: x\ndetection:\n    sel:\n        A: 1\n    condition: sel\n",
+        )
+        .unwrap();
+        let codes_of = |run: &Run| -> Vec<codes::Code> {
+            run.rules
+                .iter()
+                .flat_map(|l| l.diags.iter().map(|d| d.code))
+                .collect()
+        };
+        let run = load_paths(std::slice::from_ref(&root));
+        assert!(run.file_errors.is_empty());
+        assert_eq!(run.rules.len(), 1, "only the rule");
+        assert!(run.rules[0].rule.is_some() && codes_of(&run).is_empty());
+        assert_eq!(
+            run.sm.get(run.rules[0].file).path,
+            root.join("rule.yml").display().to_string()
+        );
+        let run = load_paths(&[notes, binary]);
+        assert_eq!(codes_of(&run), [codes::NOT_A_RULE, codes::INVALID_UTF8]);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

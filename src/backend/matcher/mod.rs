@@ -215,8 +215,8 @@ impl Engine {
                 .iter()
                 .filter_map(|r| r.query.as_ref()?.filter.as_ref()),
         );
-        let mut early = compile::stateless_on_every_core(rules, &mut fields, &regexes, decide);
-        for (rule, early) in rules.iter().zip(early.iter_mut()) {
+        let early = compile::stateless_on_every_core(rules, &mut fields, &regexes, decide);
+        for (rule, early) in rules.iter().zip(early) {
             let refuse = |r: Refusal| Refused {
                 rule_id: rule.meta.id.clone(),
                 rule_name: rule.meta.name.clone(),
@@ -230,7 +230,7 @@ impl Engine {
                 }));
                 continue;
             };
-            let result = match early.take() {
+            let result = match early {
                 Some(done) => done.finish(&mut fields),
                 None => {
                     let mut cx = Ctx {

@@ -620,7 +620,7 @@ mod tests {
                     let hay = word(40);
                     let mut got = Vec::new();
                     scan.find(hay.as_bytes(), &mut got);
-                    let want: Vec<Hit> = reference
+                    let mut want: Vec<Hit> = reference
                         .find_overlapping_iter(&hay)
                         .map(|m| {
                             let bits = marks_of(m.start(), m.end(), hay.len())
@@ -629,7 +629,6 @@ mod tests {
                         })
                         .collect();
                     got.sort_unstable();
-                    let mut want = want;
                     want.sort_unstable();
                     assert_eq!(got, want, "{hay:?} in {pats:?}");
                 }
