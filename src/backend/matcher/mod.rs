@@ -11,6 +11,7 @@ mod compile;
 mod corr;
 pub mod exact;
 pub mod fields;
+mod gate;
 pub mod json;
 mod linescan;
 mod memo;

@@ -21,6 +21,7 @@
 
 use super::exact::{marks_of, Decider, Exact, MARKS};
 use super::fields::{EventView, FieldId, FieldTable, FxBuild};
+use super::gate::Gate;
 use super::memo::{hit, parts, Hit, Lookup, Memos};
 use super::reqlit;
 use super::strmatch::regex_source;
@@ -237,6 +238,8 @@ struct FieldScan {
     field: FieldId,
     ac: Scan,
     lits: Vec<u32>,
+    /// When every fragment is long: values none can occur in are not walked.
+    gate: Option<Gate>,
 }
 
 /// A field's automaton, walked byte by byte by [`FieldScan::find`].
@@ -261,13 +264,18 @@ const DFA_BYTES: usize = 3000;
 /// time (no second transition per letter). Standard match semantics: every
 /// state knows all the fragments ending there, which is what an
 /// overlapping scan reports.
-fn build_scan(pats: &[(String, u32)]) -> Result<Scan, aho_corasick::BuildError> {
-    let folded = || pats.iter().map(|(l, _)| l.to_ascii_lowercase());
-    if pats.iter().map(|(l, _)| l.len()).sum::<usize>() <= DFA_BYTES {
+fn build_scan(pats: &[(String, u32)]) -> Result<(Scan, Option<Gate>), aho_corasick::BuildError> {
+    let folded: Vec<String> = pats.iter().map(|(l, _)| l.to_ascii_lowercase()).collect();
+    let gate = Gate::new(folded.iter().map(|l| l.as_bytes()));
+    Ok((build_automaton(&folded)?, gate))
+}
+
+fn build_automaton(folded: &[String]) -> Result<Scan, aho_corasick::BuildError> {
+    if folded.iter().map(String::len).sum::<usize>() <= DFA_BYTES {
         if let Ok(d) = dfa::Builder::new()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
-            .build(folded())
+            .build(folded)
         {
             return Ok(Scan::Dfa(d));
         }
@@ -275,7 +283,7 @@ fn build_scan(pats: &[(String, u32)]) -> Result<Scan, aho_corasick::BuildError> 
     contiguous::Builder::new()
         .match_kind(MatchKind::Standard)
         .prefilter(false)
-        .build(folded())
+        .build(folded)
         .map(Scan::Nfa)
 }
 
@@ -394,9 +402,10 @@ impl Prefilter {
         built.sort_by_key(|(f, _, _)| *f);
         for (field, ac, pats) in built {
             match ac {
-                Ok(ac) => scans.push(FieldScan {
+                Ok((ac, gate)) => scans.push(FieldScan {
                     field,
                     ac,
+                    gate,
                     lits: pats.iter().map(|(_, id)| *id).collect(),
                 }),
                 Err(_) => {
@@ -474,7 +483,9 @@ impl Prefilter {
                     (folded.as_bytes(), None)
                 };
                 s.hits.clear();
-                scan.find(hay, &mut s.hits);
+                if scan.gate.as_ref().is_none_or(|g| g.may_match(hay)) {
+                    scan.find(hay, &mut s.hits);
+                }
                 if let Some(at) = slot {
                     memo.store(at, text.as_bytes(), &s.hits);
                 }
@@ -603,7 +614,7 @@ mod tests {
                 .build(pats.iter().map(|(p, _)| p))
                 .unwrap();
             let scans = [
-                build_scan(&pats).unwrap(),
+                build_scan(&pats).unwrap().0,
                 Scan::Nfa(
                     contiguous::Builder::new()
                         .build(pats.iter().map(|(p, _)| p))
@@ -614,6 +625,7 @@ mod tests {
                 let scan = FieldScan {
                     field: 0,
                     ac,
+                    gate: None,
                     lits: pats.iter().map(|(_, id)| *id).collect(),
                 };
                 for _ in 0..20 {
