@@ -96,7 +96,8 @@ impl SysmonId {
         let is = |f: FieldId, want: &str| {
             ev.first(f)
                 .and_then(|l| l.text())
-                .is_some_and(|t| t.eq_ignore_ascii_case(want))
+                // As written first (one compare), then in any case.
+                .is_some_and(|t| *t == *want || t.eq_ignore_ascii_case(want))
         };
         if !(is(self.channel, SYSMON_CHANNEL) || is(self.provider, SYSMON_PROVIDER)) {
             return None;
