@@ -113,7 +113,7 @@ pub fn exact(e: &Expr, fields: &mut FieldTable) -> Option<Exact> {
 }
 
 /// [`Exact`] with literals numbered: `mark` indexes the index's marks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Decider {
     Const(bool),
     Mark(u32),
@@ -174,6 +174,27 @@ impl Decider {
         }
     }
 
+    /// Order children for a candidate of these trigger literals: one of them
+    /// was found, so the children that read them are likely true. An *and*
+    /// reads the others first (likelier false: it ends sooner), an *or*
+    /// reads them first. The same answer in any order (no side effects).
+    pub fn order_for(&mut self, trigger: &[u32]) {
+        match self {
+            Decider::And(xs) => {
+                xs.iter_mut().for_each(|x| x.order_for(trigger));
+                xs.sort_by_key(|x| x.mentions(trigger));
+            }
+            Decider::Or(xs) => {
+                xs.iter_mut().for_each(|x| x.order_for(trigger));
+                xs.sort_by_key(|x| !x.mentions(trigger));
+            }
+            Decider::AllMarks(ms) => ms.sort_by_key(|m| trigger.contains(&(m / MARKS as u32))),
+            Decider::AnyMark(ms) => ms.sort_by_key(|m| !trigger.contains(&(m / MARKS as u32))),
+            Decider::Not(x) => x.order_for(trigger),
+            Decider::Const(_) | Decider::Mark(_) => {}
+        }
+    }
+
     pub fn holds(&self, mark: &[bool]) -> bool {
         match self {
             Decider::Const(b) => *b,
@@ -214,5 +235,63 @@ mod tests {
         assert_eq!(m(0, 3, 5), vec![0, 1]);
         assert_eq!(m(2, 5, 5), vec![0, 2]);
         assert_eq!(m(1, 3, 5), vec![0]);
+    }
+
+    /// Reordering for a trigger never changes a verdict (random conditions,
+    /// triggers and marks), and puts the trigger's tests where they belong.
+    #[test]
+    fn ordering_for_a_trigger_keeps_verdicts() {
+        let mut next = crate::backend::matcher::xorshift(0x9e37_79b9_7f4a_7c15);
+        fn random(next: &mut impl FnMut() -> u64, depth: u32) -> Exact {
+            let n = next();
+            let kids = |next: &mut dyn FnMut() -> u64| -> Vec<Exact> {
+                let mut next = next;
+                (0..1 + next() % 4)
+                    .map(|_| random(&mut next, depth - 1))
+                    .collect()
+            };
+            match if depth == 0 { 0 } else { n % 5 } {
+                0 | 1 => Exact::Lit(0, format!("l{}", next() % 6), Pos::Any),
+                2 => Exact::And(kids(next)),
+                3 => Exact::Or(kids(next)),
+                _ => Exact::Not(Box::new(random(next, depth - 1))),
+            }
+        }
+        let id = &mut |_: FieldId, l: &str| l[1..].parse::<u32>().unwrap();
+        for _ in 0..500 {
+            let x = random(&mut next, 4);
+            let plain = Decider::new(&x, id);
+            let trigger: Vec<u32> = (0..6).filter(|_| next() % 3 == 0).collect();
+            let mut ordered = plain.clone();
+            ordered.order_for(&trigger);
+            for _ in 0..16 {
+                let bits = next();
+                let mark: Vec<bool> = (0..6 * MARKS).map(|k| bits & (1 << k) != 0).collect();
+                assert_eq!(
+                    plain.holds(&mark),
+                    ordered.holds(&mark),
+                    "{x:?} for {trigger:?}"
+                );
+            }
+        }
+        let lit = |n: u32| Exact::Lit(0, format!("l{n}"), Pos::Any);
+        let mut d = Decider::new(
+            &Exact::And(vec![
+                lit(1),
+                Exact::Or(vec![lit(2), lit(3)]),
+                Exact::Not(Box::new(lit(4))),
+            ]),
+            id,
+        );
+        d.order_for(&[1, 3]);
+        let m = |n: u32| n * MARKS as u32;
+        assert_eq!(
+            d,
+            Decider::And(vec![
+                Decider::Not(Box::new(Decider::Mark(m(4)))),
+                Decider::Mark(m(1)),
+                Decider::AnyMark(vec![m(3), m(2)]),
+            ])
+        );
     }
 }

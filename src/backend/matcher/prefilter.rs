@@ -372,21 +372,27 @@ impl Prefilter {
         let mut deciders = Vec::new();
         for (i, (r, x)) in rules.iter().enumerate() {
             formulas.push(lits.lower(r));
-            deciders.push(
-                x.as_ref()
-                    .map(|x| Decider::new(x, &mut |f, l| lits.intern(f, l))),
-            );
+            let mut decider = x
+                .as_ref()
+                .map(|x| Decider::new(x, &mut |f, l| lits.intern(f, l)));
             match r.trigger() {
                 None => always.push(i as u32),
                 Some(set) => {
+                    let mut ids = Vec::with_capacity(set.len());
                     for (f, l) in set {
-                        let id = lits.intern(f, &l) as usize;
+                        let id = lits.intern(f, &l);
+                        ids.push(id);
+                        let id = id as usize;
                         if lits.rules[id].last() != Some(&(i as u32)) {
                             lits.rules[id].push(i as u32);
                         }
                     }
+                    if let Some(d) = &mut decider {
+                        d.order_for(&ids);
+                    }
                 }
             }
+            deciders.push(decider);
         }
         let mut scans = Vec::new();
         let mut by_field: Vec<_> = lits.by_field.into_iter().collect();
