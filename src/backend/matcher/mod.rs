@@ -5,6 +5,7 @@
 //! the alerts of aggregations (and of sequences ending in a missing event)
 //! at the end of the input.
 
+mod adapt;
 mod aggs;
 mod blocks;
 mod compile;
@@ -18,6 +19,7 @@ mod memo;
 mod pipeline;
 pub mod pred;
 pub mod prefilter;
+mod req;
 mod reqlit;
 pub mod route;
 mod sample;

@@ -6,7 +6,8 @@
 //! "certutil" | OriginalFileName ∋ "certutil")`; negations, numbers, regexes
 //! and fragments shorter than [`MIN_LIT`] count as `true`. From the formula,
 //! a *trigger* (one clause of it: a set of literals of which every match has
-//! at least one, long ones preferred). Per field, one Aho-Corasick automaton
+//! at least one, long ones preferred; each worker re-picks it from the
+//! literals its events contain, see `adapt.rs`). Per field, one Aho-Corasick automaton
 //! over every rule's fragments on that field (ASCII case-insensitive) scans
 //! each value of the field once per event; the literals found name the
 //! triggered rules, and those whose formula holds are the candidates. Only
@@ -19,10 +20,12 @@
 //! scanned as decoded strings, ASCII ones with ASCII case folding and the
 //! others after [`index_fold`] (so `K` (Kelvin sign) still finds `k`).
 
+use super::adapt::{self, Adapt};
 use super::exact::{marks_of, Decider, Exact, MARKS};
 use super::fields::{EventView, FieldId, FieldTable, FxBuild};
 use super::gate::Gate;
 use super::memo::{hit, parts, Hit, Lookup, Memos};
+pub use super::req::Req;
 use super::reqlit;
 use super::strmatch::regex_source;
 use crate::ir::{Expr, ExprKind, Part, Pattern, Quantifier, Value};
@@ -35,77 +38,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shorter fragments match nearly every event: not worth indexing.
 pub const MIN_LIT: usize = 3;
-
-/// A rule's condition over `(field, fragment)` literals (a necessary condition).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Req {
-    True,
-    False,
-    Lit(FieldId, String),
-    And(Vec<Req>),
-    Or(Vec<Req>),
-}
-
-impl Req {
-    pub fn and(items: Vec<Req>) -> Req {
-        let mut v = Vec::new();
-        for i in items {
-            match i {
-                Req::True => {}
-                Req::False => return Req::False,
-                Req::And(xs) => v.extend(xs),
-                x => v.push(x),
-            }
-        }
-        match v.len() {
-            0 => Req::True,
-            1 => v.pop().unwrap_or(Req::True),
-            _ => Req::And(v),
-        }
-    }
-    pub fn or(items: Vec<Req>) -> Req {
-        let mut v = Vec::new();
-        for i in items {
-            match i {
-                Req::False => {}
-                Req::True => return Req::True,
-                Req::Or(xs) => v.extend(xs),
-                x => v.push(x),
-            }
-        }
-        match v.len() {
-            0 => Req::False,
-            1 => v.pop().unwrap_or(Req::False),
-            _ => Req::Or(v),
-        }
-    }
-
-    /// One clause every match satisfies: `None` when there is none.
-    fn trigger(&self) -> Option<Vec<(FieldId, String)>> {
-        match self {
-            Req::True => None,
-            Req::False => Some(Vec::new()),
-            Req::Lit(f, l) => Some(vec![(*f, l.clone())]),
-            Req::Or(xs) => {
-                let mut all = Vec::new();
-                for x in xs {
-                    all.extend(x.trigger()?);
-                }
-                Some(all)
-            }
-            Req::And(xs) => xs
-                .iter()
-                .filter_map(Req::trigger)
-                .max_by_key(|set| score(set)),
-        }
-    }
-}
-
-/// Prefer few, long fragments.
-fn score(set: &[(FieldId, String)]) -> (usize, i64) {
-    let min = set.iter().map(|(_, l)| l.len()).min().unwrap_or(64);
-    (min.min(8), -(set.len() as i64))
-}
 
 /// The literal formula of a filter expression; fields are interned as the
 /// predicate compiler interns them.
@@ -303,6 +235,8 @@ pub struct Scratch {
     lower: Vec<u8>,
     /// One routing group's candidates (see `Router::candidates`).
     pub(crate) local: Vec<u32>,
+    /// Per index: literal counts and re-picked triggers (`adapt.rs`).
+    adapts: Vec<Adapt>,
 }
 
 /// The compiled literal index of a rule set.
@@ -313,6 +247,10 @@ pub struct Prefilter {
     deciders: Vec<Option<Decider>>,
     /// Rules triggered by each literal.
     lit_rules: Vec<Vec<u32>>,
+    /// Per rule: the clauses that could trigger it instead (`adapt.rs`).
+    alts: Vec<Vec<Vec<u32>>>,
+    /// Some rule has `alts`: literals are counted.
+    adaptive: bool,
     /// Rules that are always candidates.
     always: Vec<u32>,
     rules: usize,
@@ -370,6 +308,7 @@ impl Prefilter {
         let mut always = Vec::new();
         let mut formulas = Vec::new();
         let mut deciders = Vec::new();
+        let mut alts = Vec::new();
         for (i, (r, x)) in rules.iter().enumerate() {
             formulas.push(lits.lower(r));
             let mut decider = x
@@ -393,6 +332,12 @@ impl Prefilter {
                 }
             }
             deciders.push(decider);
+            alts.push(
+                r.triggers()
+                    .into_iter()
+                    .map(|set| set.iter().map(|(f, l)| lits.intern(*f, l)).collect())
+                    .collect::<Vec<Vec<u32>>>(),
+            );
         }
         let mut scans = Vec::new();
         let mut by_field: Vec<_> = lits.by_field.into_iter().collect();
@@ -424,6 +369,12 @@ impl Prefilter {
                     for f in &mut formulas {
                         f.assume(&ids);
                     }
+                    // Never counted: no clause of them can be a trigger.
+                    for a in &mut alts {
+                        if a.iter().flatten().any(|l| ids.contains(l)) {
+                            a.clear();
+                        }
+                    }
                     // Their marks are never set: such rules are evaluated.
                     for d in &mut deciders {
                         if d.as_ref().is_some_and(|d| d.mentions(&ids)) {
@@ -435,7 +386,12 @@ impl Prefilter {
         }
         always.sort_unstable();
         always.dedup();
+        for &r in &always {
+            alts[r as usize].clear();
+        }
         Prefilter {
+            adaptive: alts.iter().any(|a| !a.is_empty()),
+            alts,
             scans,
             formulas,
             deciders,
@@ -464,6 +420,13 @@ impl Prefilter {
         s.mark.resize(self.lit_rules.len() * MARKS, false);
         s.non_ascii = false;
         let memos = s.memos.of(self.serial, self.scans.len());
+        let ad = adapt::of(&mut s.adapts, self.serial, self.lit_rules.len());
+        let lit_rules = ad.lit_rules.as_deref().unwrap_or(&self.lit_rules);
+        let count = if self.adaptive {
+            &mut ad.count[..]
+        } else {
+            &mut []
+        };
         for (scan, memo) in self.scans.iter().zip(memos) {
             for (leaf, _) in ev.values(scan.field) {
                 let Some(text) = leaf.text() else { continue };
@@ -473,7 +436,14 @@ impl Prefilter {
                 let (hay, slot) = if text.is_ascii() {
                     let slot = match memo.lookup(text.as_bytes()) {
                         Lookup::Hit(hits) => {
-                            self.replay(hits.iter(), &mut s.mark, &mut s.touched, out);
+                            replay(
+                                lit_rules,
+                                count,
+                                hits.iter(),
+                                &mut s.mark,
+                                &mut s.touched,
+                                out,
+                            );
                             continue;
                         }
                         Lookup::Miss(at, tag) => Some((at, tag)),
@@ -495,7 +465,14 @@ impl Prefilter {
                 if let Some(at) = slot {
                     memo.store(at, text.as_bytes(), &s.hits);
                 }
-                self.replay(s.hits.iter().copied(), &mut s.mark, &mut s.touched, out);
+                replay(
+                    lit_rules,
+                    count,
+                    s.hits.iter().copied(),
+                    &mut s.mark,
+                    &mut s.touched,
+                    out,
+                );
             }
         }
         if out.len() > self.always.len() {
@@ -512,31 +489,50 @@ impl Prefilter {
         for k in s.touched.drain(..) {
             s.mark[k as usize] = false;
         }
+        if self.adaptive && ad.tick() {
+            ad.lit_rules = Some(adapt::repick(&self.lit_rules, &self.alts, &ad.count));
+        }
     }
 }
 
+#[cfg(test)]
 impl Prefilter {
-    /// Set the marks of the literals found in a value; a literal's first
-    /// mark in this event adds the rules it triggers to `out`.
-    fn replay(
-        &self,
-        hits: impl Iterator<Item = Hit>,
-        mark: &mut [bool],
-        touched: &mut Vec<u32>,
-        out: &mut Vec<u32>,
-    ) {
-        for h in hits {
-            let (id, bits) = parts(h);
-            let base = id as usize * MARKS;
-            if !mark[base] {
-                out.extend_from_slice(&self.lit_rules[id as usize]);
+    /// The literals that trigger `rule` for the worker of `s`.
+    pub(crate) fn triggers_of(&self, s: &mut Scratch, rule: u32) -> Vec<u32> {
+        let ad = adapt::of(&mut s.adapts, self.serial, self.lit_rules.len());
+        let lit_rules = ad.lit_rules.as_deref().unwrap_or(&self.lit_rules);
+        (0..lit_rules.len() as u32)
+            .filter(|&l| lit_rules[l as usize].contains(&rule))
+            .collect()
+    }
+}
+
+/// Set the marks of the literals found in a value; a literal's first
+/// mark in this event adds the rules it triggers to `out` (and is counted,
+/// when `count` is not empty).
+#[inline(always)]
+fn replay(
+    lit_rules: &[Vec<u32>],
+    count: &mut [u32],
+    hits: impl Iterator<Item = Hit>,
+    mark: &mut [bool],
+    touched: &mut Vec<u32>,
+    out: &mut Vec<u32>,
+) {
+    for h in hits {
+        let (id, bits) = parts(h);
+        let base = id as usize * MARKS;
+        if !mark[base] {
+            out.extend_from_slice(&lit_rules[id as usize]);
+            if let Some(c) = count.get_mut(id as usize) {
+                *c = c.saturating_add(1);
             }
-            for off in 0..MARKS {
-                let k = base + off;
-                if bits & (1 << off) != 0 && !mark[k] {
-                    mark[k] = true;
-                    touched.push(k as u32);
-                }
+        }
+        for off in 0..MARKS {
+            let k = base + off;
+            if bits & (1 << off) != 0 && !mark[k] {
+                mark[k] = true;
+                touched.push(k as u32);
             }
         }
     }
