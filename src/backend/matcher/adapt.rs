@@ -50,11 +50,17 @@ impl Adapt {
     }
 }
 
+/// One rule's clauses that could each trigger it (their literals; none:
+/// not re-picked), and the one that does in the index's own triggers.
+pub struct Alts {
+    pub current: usize,
+    pub clauses: Vec<Vec<u32>>,
+}
+
 /// The triggers for these counts: `base` (the index's own) with each rule
-/// of `alts` (its clauses' literals; none: not re-picked) moved to its
-/// clause of fewest counted occurrences. A clause must count strictly
-/// fewer than the rule's current one to replace it.
-pub fn repick(base: &[Vec<u32>], alts: &[Vec<Vec<u32>>], count: &[u32]) -> Vec<Vec<u32>> {
+/// of `alts` moved to its clause of fewest counted occurrences. A clause
+/// must count strictly fewer than the rule's current one to replace it.
+pub fn repick(base: &[Vec<u32>], alts: &[Alts], count: &[u32]) -> Vec<Vec<u32>> {
     let mut lit_rules = base.to_vec();
     let cost = |clause: &[u32]| {
         clause
@@ -62,14 +68,11 @@ pub fn repick(base: &[Vec<u32>], alts: &[Vec<Vec<u32>>], count: &[u32]) -> Vec<V
             .map(|&l| u64::from(count[l as usize]))
             .sum::<u64>()
     };
-    for (rule, clauses) in alts.iter().enumerate() {
-        let rule = rule as u32;
-        let Some(current) = clauses
-            .iter()
-            .position(|c| c.iter().any(|&l| base[l as usize].contains(&rule)))
-        else {
+    for (rule, Alts { current, clauses }) in alts.iter().enumerate() {
+        let (rule, current) = (rule as u32, *current);
+        if clauses.is_empty() {
             continue;
-        };
+        }
         let mut best = current;
         for (k, c) in clauses.iter().enumerate() {
             if cost(c) < cost(&clauses[best]) {
@@ -101,12 +104,33 @@ mod tests {
         // Rule 0: triggered by 0, could be by {1, 2}. Rule 1: by {1}, its
         // other clause {3} is commoner: stays. Rule 2: no alternatives.
         let base = vec![vec![0], vec![1], vec![], vec![2]];
-        let alts = vec![vec![vec![0], vec![1, 2]], vec![vec![1], vec![3]], vec![]];
+        let alts = [
+            Alts {
+                current: 0,
+                clauses: vec![vec![0], vec![1, 2]],
+            },
+            Alts {
+                current: 0,
+                clauses: vec![vec![1], vec![3]],
+            },
+            Alts {
+                current: 0,
+                clauses: vec![],
+            },
+        ];
         let got = repick(&base, &alts, &count);
         assert_eq!(got, vec![vec![], vec![1, 0], vec![0], vec![2]]);
         // Equal counts keep the index's own choice.
         let got = repick(&base, &alts, &[7, 7, 0, 7]);
         assert_eq!(got, vec![vec![0], vec![1], vec![], vec![2]]);
+        // The index's own clause need not be the first one.
+        let base = vec![vec![], vec![0], vec![0]];
+        let alts = [Alts {
+            current: 1,
+            clauses: vec![vec![0], vec![1, 2]],
+        }];
+        assert_eq!(repick(&base, &alts, &[5, 3, 2]), base);
+        assert_eq!(repick(&base, &alts, &[4, 3, 2]), [vec![0], vec![], vec![]]);
     }
 
     /// In an index: a rule triggered by a literal every event has moves to

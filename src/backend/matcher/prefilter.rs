@@ -20,7 +20,7 @@
 //! scanned as decoded strings, ASCII ones with ASCII case folding and the
 //! others after [`index_fold`] (so `K` (Kelvin sign) still finds `k`).
 
-use super::adapt::{self, Adapt};
+use super::adapt::{self, Adapt, Alts};
 use super::exact::{marks_of, Decider, Exact, MARKS};
 use super::fields::{EventView, FieldId, FieldTable, FxBuild};
 use super::gate::Gate;
@@ -248,7 +248,7 @@ pub struct Prefilter {
     /// Rules triggered by each literal.
     lit_rules: Vec<Vec<u32>>,
     /// Per rule: the clauses that could trigger it instead (`adapt.rs`).
-    alts: Vec<Vec<Vec<u32>>>,
+    alts: Vec<Alts>,
     /// Some rule has `alts`: literals are counted.
     adaptive: bool,
     /// Rules that are always candidates.
@@ -314,7 +314,12 @@ impl Prefilter {
             let mut decider = x
                 .as_ref()
                 .map(|x| Decider::new(x, &mut |f, l| lits.intern(f, l)));
-            match r.trigger() {
+            let (clauses, current) = r.trigger_clauses();
+            let trigger = match clauses.get(current) {
+                Some(set) => Some(set.clone()),
+                None => r.trigger(),
+            };
+            match trigger {
                 None => always.push(i as u32),
                 Some(set) => {
                     let mut ids = Vec::with_capacity(set.len());
@@ -332,12 +337,11 @@ impl Prefilter {
                 }
             }
             deciders.push(decider);
-            alts.push(
-                r.triggers()
-                    .into_iter()
-                    .map(|set| set.iter().map(|(f, l)| lits.intern(*f, l)).collect())
-                    .collect::<Vec<Vec<u32>>>(),
-            );
+            let clauses = clauses
+                .iter()
+                .map(|set| set.iter().map(|(f, l)| lits.intern(*f, l)).collect())
+                .collect();
+            alts.push(Alts { current, clauses });
         }
         let mut scans = Vec::new();
         let mut by_field: Vec<_> = lits.by_field.into_iter().collect();
@@ -371,8 +375,8 @@ impl Prefilter {
                     }
                     // Never counted: no clause of them can be a trigger.
                     for a in &mut alts {
-                        if a.iter().flatten().any(|l| ids.contains(l)) {
-                            a.clear();
+                        if a.clauses.iter().flatten().any(|l| ids.contains(l)) {
+                            a.clauses.clear();
                         }
                     }
                     // Their marks are never set: such rules are evaluated.
@@ -387,10 +391,10 @@ impl Prefilter {
         always.sort_unstable();
         always.dedup();
         for &r in &always {
-            alts[r as usize].clear();
+            alts[r as usize].clauses.clear();
         }
         Prefilter {
-            adaptive: alts.iter().any(|a| !a.is_empty()),
+            adaptive: alts.iter().any(|a| !a.clauses.is_empty()),
             alts,
             scans,
             formulas,
@@ -420,13 +424,15 @@ impl Prefilter {
         s.mark.resize(self.lit_rules.len() * MARKS, false);
         s.non_ascii = false;
         let memos = s.memos.of(self.serial, self.scans.len());
-        let ad = adapt::of(&mut s.adapts, self.serial, self.lit_rules.len());
-        let lit_rules = ad.lit_rules.as_deref().unwrap_or(&self.lit_rules);
-        let count = if self.adaptive {
-            &mut ad.count[..]
+        // Literals are counted only when some rule can be re-picked.
+        let lits = if self.adaptive {
+            self.lit_rules.len()
         } else {
-            &mut []
+            0
         };
+        let ad = adapt::of(&mut s.adapts, self.serial, lits);
+        let lit_rules = ad.lit_rules.as_deref().unwrap_or(&self.lit_rules);
+        let count = &mut ad.count[..];
         for (scan, memo) in self.scans.iter().zip(memos) {
             for (leaf, _) in ev.values(scan.field) {
                 let Some(text) = leaf.text() else { continue };

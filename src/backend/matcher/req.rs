@@ -48,18 +48,18 @@ impl Req {
     }
 
     /// The clauses of a top-level *and* that could each be the trigger
-    /// (see `adapt.rs`); empty when there are fewer than two.
-    pub(super) fn triggers(&self) -> Vec<Vec<(FieldId, String)>> {
+    /// (see `adapt.rs`), and the one [`Req::trigger`] picks; no clauses
+    /// when there are fewer than two.
+    pub(super) fn trigger_clauses(&self) -> (Vec<Vec<(FieldId, String)>>, usize) {
         match self {
             Req::And(xs) => {
                 let all: Vec<_> = xs.iter().filter_map(Req::trigger).collect();
-                if all.len() > 1 {
-                    all
-                } else {
-                    Vec::new()
+                match pick(&all) {
+                    Some(at) if all.len() > 1 => (all, at),
+                    _ => (Vec::new(), 0),
                 }
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), 0),
         }
     }
 
@@ -76,12 +76,17 @@ impl Req {
                 }
                 Some(all)
             }
-            Req::And(xs) => xs
-                .iter()
-                .filter_map(Req::trigger)
-                .max_by_key(|set| score(set)),
+            Req::And(xs) => {
+                let mut all: Vec<_> = xs.iter().filter_map(Req::trigger).collect();
+                pick(&all).map(|at| all.swap_remove(at))
+            }
         }
     }
+}
+
+/// The clause a trigger is made of, among these (the last of the best).
+fn pick(sets: &[Vec<(FieldId, String)>]) -> Option<usize> {
+    (0..sets.len()).max_by_key(|&at| score(&sets[at]))
 }
 
 /// Prefer few, long fragments.
