@@ -7,6 +7,8 @@ use crate::span::{FileId, Origin, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 
+mod fast;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     Plain,
@@ -126,6 +128,9 @@ const MAX_YAML_DEPTH: usize = 256;
 /// saphyr do not. Such lines are indented by one space in a working copy and
 /// every position is mapped back to the original text.
 pub fn parse(file: FileId, text: &str) -> Result<Vec<YamlNode>, Diagnostic> {
+    if let Some(docs) = fast::parse(file, text) {
+        return Ok(docs);
+    }
     let mut inserted: Vec<usize> = Vec::new(); // original offsets where a space was added
     let mut work = std::borrow::Cow::Borrowed(text);
     loop {
