@@ -38,7 +38,7 @@ use crate::span::Span;
 use fields::{EventView, FieldTable};
 use pred::{Ctx, Node, Refusal};
 use prefilter::{Scratch, DECIDED};
-use route::Router;
+use route::{Router, SysmonId};
 use state::Stateful;
 use std::collections::HashSet;
 
@@ -213,13 +213,42 @@ impl Engine {
         let mut reqs = Vec::new();
         // Rules are told apart by where they are written (ids may be missing).
         let (mut silent, mut loud, mut spans) = (HashSet::new(), HashSet::new(), Vec::new());
-        let regexes = strmatch::prebuild_regexes(
-            rules
-                .iter()
-                .filter_map(|r| r.query.as_ref()?.filter.as_ref()),
+        // The fields the stateless filters name are numbered first, then
+        // the Sysmon ones, so that the literal index (from each rule's
+        // entry) and the predicates (with their regexes) can be built at the
+        // same time on every core: the index's largest automaton takes a
+        // core for as long as all the rest. That is done when every rule is
+        // stateless and has its entry; should a rule then be refused or
+        // compiled in order, the index is built again from the rules kept.
+        let filters = compile::numbered_filters(rules, &mut fields);
+        let sysmon = SysmonId::new(&mut fields);
+        let mut entries = compile::entries_on_every_core(rules, &filters, &fields, decide);
+        let ahead = !rules.is_empty() && entries.iter().all(Option::is_some);
+        let early_entries = if ahead {
+            std::mem::take(&mut entries)
+        } else {
+            Vec::new()
+        };
+        let table = &fields;
+        let (early_router, (regexes, early)) = rayon::join(
+            move || {
+                ahead.then(|| {
+                    Router::with_sysmon(early_entries.into_iter().flatten().collect(), sysmon)
+                })
+            },
+            || {
+                let regexes = strmatch::prebuild_regexes(
+                    rules
+                        .iter()
+                        .filter_map(|r| r.query.as_ref()?.filter.as_ref()),
+                );
+                let early = compile::predicates_on_every_core(rules, &filters, table, &regexes);
+                (regexes, early)
+            },
         );
-        let early = compile::stateless_on_every_core(rules, &mut fields, &regexes, decide);
-        for (rule, early) in rules.iter().zip(early) {
+        let mut rebuild = false;
+        let mut kept_index = Vec::new();
+        for (i, (rule, early)) in rules.iter().zip(early).enumerate() {
             let refuse = |r: Refusal| Refused {
                 rule_id: rule.meta.id.clone(),
                 rule_name: rule.meta.name.clone(),
@@ -233,9 +262,18 @@ impl Engine {
                 }));
                 continue;
             };
-            let result = match early {
-                Some(done) => done.finish(&mut fields),
-                None => {
+            let result = match (early, &filters[i]) {
+                (Some(done), Some(filter)) => done.finish(&mut fields).map(|kind| {
+                    let entry = match entries.get_mut(i).and_then(Option::take) {
+                        Some(e) => e,
+                        // In the index built ahead.
+                        None if ahead => (prefilter::Req::True, None, None),
+                        None => compile::index_entry(filter, q, &mut fields, decide),
+                    };
+                    (kind, entry)
+                }),
+                _ => {
+                    rebuild = ahead;
                     let mut cx = Ctx {
                         fields: &mut fields,
                         language: q.language,
@@ -257,6 +295,7 @@ impl Engine {
             match result {
                 Ok((kind, req)) => {
                     reqs.push(req);
+                    kept_index.push(i);
                     correlated(q, &mut silent, &mut loud);
                     spans.push(rule.span);
                     out.push(Compiled {
@@ -264,7 +303,10 @@ impl Engine {
                         kind,
                     })
                 }
-                Err(r) => refused.push(refuse(r)),
+                Err(r) => {
+                    rebuild = ahead;
+                    refused.push(refuse(r))
+                }
             }
         }
         // Rules a running correlation uses without `generate: true` alert
@@ -274,17 +316,32 @@ impl Engine {
             .iter()
             .map(|s| !silent.contains(s) || loud.contains(s))
             .collect();
-        let (mut kept, mut kept_reqs) = (Vec::new(), Vec::new());
-        for ((c, r), k) in out.into_iter().zip(reqs).zip(keep) {
+        let (mut kept, mut kept_reqs, mut kept_rules) = (Vec::new(), Vec::new(), Vec::new());
+        for (((c, r), k), i) in out.into_iter().zip(reqs).zip(keep).zip(kept_index) {
             if k {
                 kept.push(c);
                 kept_reqs.push(r);
+                kept_rules.push(i);
             } else {
+                rebuild = ahead;
                 only_correlated.push(c.info);
             }
         }
-        let (out, reqs) = (kept, kept_reqs);
-        let router = Router::new(reqs, &mut fields);
+        let (out, mut reqs) = (kept, kept_reqs);
+        let router = match early_router {
+            Some(r) if !rebuild => r,
+            _ => {
+                if ahead {
+                    // Every rule is stateless: their entries, again.
+                    for (req, &i) in reqs.iter_mut().zip(&kept_rules) {
+                        if let (Some(q), Some(filter)) = (&rules[i].query, &filters[i]) {
+                            *req = compile::index_entry(filter, q, &mut fields, decide);
+                        }
+                    }
+                }
+                Router::with_sysmon(reqs, sysmon)
+            }
+        };
         (
             Engine {
                 fields,

@@ -74,6 +74,7 @@ pub struct Router {
 }
 
 /// The fields that tell a Sysmon event's ID.
+#[derive(Clone, Copy)]
 pub(crate) struct SysmonId {
     event_id: FieldId,
     channel: FieldId,
@@ -123,7 +124,12 @@ impl Router {
     /// Per rule: its literal formula, its exact condition (when the index
     /// decides it) and its Sigma logsource category.
     pub fn new(rules: Vec<RouteRule>, fields: &mut FieldTable) -> Router {
-        let sysmon = SysmonId::new(fields);
+        Router::with_sysmon(rules, SysmonId::new(fields))
+    }
+
+    /// [`Router::new`] with the Sysmon fields already numbered (the index
+    /// can then be built while the rules' predicates compile).
+    pub(crate) fn with_sysmon(rules: Vec<RouteRule>, sysmon: SysmonId) -> Router {
         // Per category: its rules' index inputs and their numbers.
         type Part = (Option<usize>, Vec<(Req, Option<Exact>)>, Vec<u32>);
         let mut parts: Vec<Part> = Vec::new();
