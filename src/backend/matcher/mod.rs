@@ -273,7 +273,7 @@ impl Engine {
                     (kind, entry)
                 }),
                 _ => {
-                    rebuild = ahead;
+                    rebuild |= ahead;
                     let mut cx = Ctx {
                         fields: &mut fields,
                         language: q.language,
@@ -304,7 +304,7 @@ impl Engine {
                     })
                 }
                 Err(r) => {
-                    rebuild = ahead;
+                    rebuild |= ahead;
                     refused.push(refuse(r))
                 }
             }
@@ -323,7 +323,7 @@ impl Engine {
                 kept_reqs.push(r);
                 kept_rules.push(i);
             } else {
-                rebuild = ahead;
+                rebuild |= ahead;
                 only_correlated.push(c.info);
             }
         }

@@ -42,7 +42,11 @@ struct P<'a> {
 /// The documents of `text`, or `None` when the full parser must read it.
 pub(super) fn parse(file: FileId, text: &str) -> Option<Vec<YamlNode>> {
     let b = text.as_bytes();
-    if memchr::memchr2(b'\t', b'\r', b).is_some() || text.starts_with('\u{feff}') {
+    // saphyr rejects a byte order mark inside a document; tabs and CRs
+    // have rules of their own.
+    if memchr::memchr2(b'\t', b'\r', b).is_some()
+        || memchr::memmem::find(b, "\u{feff}".as_bytes()).is_some()
+    {
         return None;
     }
     let mut p = P {

@@ -144,6 +144,7 @@ fn what_it_does_not_read_goes_to_saphyr() {
         "a: -1\n",
         "a: |\n\n  x\n",
         "a: |\n  x\n   \n  y\n",
+        "a: x\u{feff}y\n",
     ] {
         assert!(parse(F, text).is_none(), "took the fast path on {text:?}");
     }
@@ -167,6 +168,7 @@ fn mutate(text: &str, rng: &mut Lcg) -> String {
     const BITS: &[&str] = &[
         " ", "  ", ":", ": ", "- ", "-", "#", " #", "'", "''", "\"", "\\", "\\u00", "|", "|-",
         "\n", "\n  ", "\n- ", "x", "é", "---\n", "[", "{", "&a ", "*a", "!", ">", "?", "%", "\t",
+        "\r", "\u{feff}", "\u{85}", "\u{2028}", "\u{a0}", "\u{1}",
     ];
     let mut at = rng.next() % (text.len() + 1);
     while !text.is_char_boundary(at) {
