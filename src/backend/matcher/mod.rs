@@ -278,17 +278,15 @@ impl Engine {
                         fields: &mut fields,
                         language: q.language,
                     };
-                    strmatch::with_prebuilt(&regexes, || {
-                        if compile::is_stateless(q) {
-                            compile::stateless(&full_filter(q), q, &mut cx, decide)
-                        } else {
-                            Stateful::compile(rule, q, &mut cx).map(|s| {
-                                (
-                                    Kind::Stateful(Box::new(s)),
-                                    (prefilter::Req::True, None, None),
-                                )
-                            })
-                        }
+                    // `filters` has the full filter of every stateless rule.
+                    strmatch::with_prebuilt(&regexes, || match &filters[i] {
+                        Some(filter) => compile::stateless(filter, q, &mut cx, decide),
+                        None => Stateful::compile(rule, q, &mut cx).map(|s| {
+                            (
+                                Kind::Stateful(Box::new(s)),
+                                (prefilter::Req::True, None, None),
+                            )
+                        }),
                     })
                 }
             };

@@ -285,6 +285,10 @@ impl Lits {
         id
     }
 
+    fn intern_all(&mut self, set: &[(FieldId, String)]) -> Vec<u32> {
+        set.iter().map(|(f, l)| self.intern(*f, l)).collect()
+    }
+
     fn lower(&mut self, r: &Req) -> Formula {
         match r {
             Req::True => Formula::True,
@@ -315,17 +319,15 @@ impl Prefilter {
                 .as_ref()
                 .map(|x| Decider::new(x, &mut |f, l| lits.intern(f, l)));
             let (clauses, current) = r.trigger_clauses();
+            let clauses: Vec<Vec<u32>> = clauses.iter().map(|set| lits.intern_all(set)).collect();
             let trigger = match clauses.get(current) {
-                Some(set) => Some(set.clone()),
-                None => r.trigger(),
+                Some(ids) => Some(ids.clone()),
+                None => r.trigger().map(|set| lits.intern_all(&set)),
             };
             match trigger {
                 None => always.push(i as u32),
-                Some(set) => {
-                    let mut ids = Vec::with_capacity(set.len());
-                    for (f, l) in set {
-                        let id = lits.intern(f, &l);
-                        ids.push(id);
+                Some(ids) => {
+                    for &id in &ids {
                         let id = id as usize;
                         if lits.rules[id].last() != Some(&(i as u32)) {
                             lits.rules[id].push(i as u32);
@@ -337,10 +339,6 @@ impl Prefilter {
                 }
             }
             deciders.push(decider);
-            let clauses = clauses
-                .iter()
-                .map(|set| set.iter().map(|(f, l)| lits.intern(*f, l)).collect())
-                .collect();
             alts.push(Alts { current, clauses });
         }
         let mut scans = Vec::new();
