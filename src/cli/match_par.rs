@@ -42,7 +42,15 @@ struct Batch {
     data: Vec<u8>,
     /// Per record: its line and its byte range in `data`, or why it is bad.
     recs: Vec<Placed>,
+    /// Per record: where its token bits start in `tokens`, [`NO_TOKENS`]
+    /// when the reader's line check did not classify it.
+    token_at: Vec<u32>,
+    /// The token bits the line check made (`Splitter::tokens`), for the
+    /// worker's parser: the reader has classified these bytes already.
+    tokens: Vec<u64>,
 }
+
+const NO_TOKENS: u32 = u32::MAX;
 
 type Done = (u64, usize, Vec<Outcome>);
 
@@ -132,7 +140,8 @@ pub fn run(
 ) {
     if threads <= 1 || !engine.is_stateless() {
         for b in feed.rx {
-            let out: Vec<Outcome> = evaluate_with(&b, |raw, i| engine.eval(raw, i)).collect();
+            let out: Vec<Outcome> =
+                evaluate_with(&b, |raw, t, i| engine.eval_scanned(raw, t, i)).collect();
             for o in out {
                 sink(engine, b.input, o);
             }
@@ -151,8 +160,10 @@ pub fn run(
             sc.spawn(move || {
                 let mut w = Worker::default();
                 while let Some(b) = next(rx) {
-                    let out =
-                        evaluate_with(&b, |raw, i| engine.eval_shared(&mut w, raw, i)).collect();
+                    let out = evaluate_with(&b, |raw, t, i| {
+                        engine.eval_shared_scanned(&mut w, raw, t, i)
+                    })
+                    .collect();
                     let (seq, input) = (b.seq, b.input);
                     pool.give_back(b);
                     if tx.send((seq, input, out)).is_err() {
@@ -197,23 +208,26 @@ fn next(rx: &Mutex<Receiver<Batch>>) -> Option<Batch> {
 /// event (with the record's index).
 fn evaluate_with<'b>(
     b: &'b Batch,
-    mut eval: impl FnMut(&[u8], u64) -> Result<Vec<Alert>, String> + 'b,
+    mut eval: impl FnMut(&[u8], Option<&[u64]>, u64) -> Result<Vec<Alert>, String> + 'b,
 ) -> impl Iterator<Item = Outcome> + 'b {
     let unreadable = b.unreadable.clone().map(Outcome::Unreadable);
-    let recs = b
-        .recs
-        .iter()
-        .zip(b.first..)
-        .map(move |((line, r), i)| match r {
-            Err(m) => Outcome::Bad {
-                line: *line,
-                message: m.clone(),
-            },
-            Ok((a, z)) => {
-                let raw = &b.data[*a..*z];
-                outcome(eval(raw, i), raw.len(), *line)
-            }
-        });
+    let recs =
+        b.recs
+            .iter()
+            .zip(&b.token_at)
+            .zip(b.first..)
+            .map(move |(((line, r), &t), i)| match r {
+                Err(m) => Outcome::Bad {
+                    line: *line,
+                    message: m.clone(),
+                },
+                Ok((a, z)) => {
+                    let raw = &b.data[*a..*z];
+                    let tokens = (t != NO_TOKENS)
+                        .then(|| &b.tokens[t as usize..t as usize + raw.len().div_ceil(64)]);
+                    outcome(eval(raw, tokens, i), raw.len(), *line)
+                }
+            });
     unreadable.into_iter().chain(recs)
 }
 
@@ -222,17 +236,21 @@ fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Pool) {
     let (mut seq, mut index) = (0u64, 0u64);
     let fresh = |seq: u64, input: usize, first: u64| {
         let used = pool.spare();
-        let (mut data, mut recs) = used.map_or_else(
+        let (mut data, mut recs, mut token_at, mut tokens) = used.map_or_else(
             || {
                 (
                     Vec::with_capacity(BATCH_BYTES + (BATCH_BYTES >> 2)),
                     Vec::with_capacity(BATCH_RECORDS),
+                    Vec::with_capacity(BATCH_RECORDS),
+                    Vec::with_capacity((BATCH_BYTES + (BATCH_BYTES >> 2)) / 64),
                 )
             },
-            |b| (b.data, b.recs),
+            |b| (b.data, b.recs, b.token_at, b.tokens),
         );
         data.clear();
         recs.clear();
+        token_at.clear();
+        tokens.clear();
         Batch {
             seq,
             input,
@@ -240,6 +258,8 @@ fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Pool) {
             unreadable: None,
             data,
             recs,
+            token_at,
+            tokens,
         }
     };
     for (n, path) in inputs.iter().enumerate() {
@@ -271,6 +291,13 @@ fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Pool) {
             };
             index += 1;
             b.recs.push(rec);
+            b.token_at.push(match sp.tokens() {
+                Some(t) if b.tokens.len() < NO_TOKENS as usize => {
+                    b.tokens.extend_from_slice(t);
+                    (b.tokens.len() - t.len()) as u32
+                }
+                _ => NO_TOKENS,
+            });
         }
         if !b.recs.is_empty() {
             seq += 1;
@@ -294,6 +321,8 @@ mod tests {
             unreadable: None,
             data: vec![b' '; bytes],
             recs: Vec::new(),
+            token_at: Vec::new(),
+            tokens: Vec::new(),
         }
     }
 

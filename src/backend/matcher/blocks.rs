@@ -153,20 +153,8 @@ impl Strings {
     /// [`Strings::next`] with a given prefix-parity function.
     #[inline(always)]
     fn next_with(&mut self, m: &Masks, prefix_xor: impl Fn(u64) -> u64) -> Layout {
-        let mut escaped = u64::from(self.escape_carry);
-        self.escape_carry = false;
-        let mut bs = m.backslash;
-        while bs != 0 {
-            let bit = bs & bs.wrapping_neg();
-            bs &= bs - 1;
-            if escaped & bit == 0 {
-                if bit == 1 << 63 {
-                    self.escape_carry = true;
-                } else {
-                    escaped |= bit << 1;
-                }
-            }
-        }
+        let (escaped, carry) = escapes(m.backslash, self.escape_carry);
+        self.escape_carry = carry;
         let mut inside = prefix_xor(m.quote & !escaped);
         if self.string_carry {
             inside = !inside;
@@ -174,6 +162,34 @@ impl Strings {
         self.string_carry = inside >> 63 == 1;
         Layout { escaped, inside }
     }
+}
+
+/// The bytes a backslash escapes in a block with backslashes `bs`, when
+/// the block's first byte is escaped (`carry`) or not, and whether the next
+/// block's first byte is. Without a branch per backslash (a Windows path
+/// has one every few bytes, and which way each goes is not predictable):
+/// in a run of backslashes, those at the run start's parity escape the
+/// byte after them, so the escaped bytes are the run's (and the byte after
+/// it) of the other parity. Adding a run's start bit to the mask clears the
+/// run and sets the byte after it, which tells runs that start on even
+/// bytes from runs that start on odd ones.
+#[inline(always)]
+fn escapes(bs: u64, carry: bool) -> (u64, bool) {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    const ODD: u64 = !EVEN;
+    let first = u64::from(carry);
+    // An escaped first byte starts no run, even when it is a backslash.
+    let b = bs & !first;
+    let starts = b & !(b << 1);
+    let even = b.wrapping_add(starts & EVEN);
+    let odd = b.wrapping_add(starts & ODD);
+    // Each kind of run with the byte after it.
+    let even_runs = (b & !even) | (even & !b);
+    let odd_runs = (b & !odd) | (odd & !b);
+    let escaped = first | (even_runs & ODD) | (odd_runs & EVEN);
+    // A run through the last byte that started on an odd byte escapes
+    // the next block's first (an even position, as 64 is).
+    (escaped, (b & !odd) >> 63 == 1)
 }
 
 /// The 64-byte block of `b` at `base`; the tail is padded with blanks
@@ -210,6 +226,9 @@ pub(crate) struct Tokens<'b> {
     /// Start of the next block to classify.
     next: usize,
     strings: Strings,
+    /// The token bits of every block of `b`, when the reader's line check
+    /// already classified them (then `fill` copies instead of classifying).
+    pre: &'b [u64],
 }
 
 /// Blocks classified per call (bits kept on the stack: a huge record costs
@@ -217,8 +236,18 @@ pub(crate) struct Tokens<'b> {
 const FILL: usize = 16;
 
 impl<'b> Tokens<'b> {
+    #[cfg(test)]
     pub fn new(b: &'b [u8]) -> Tokens<'b> {
+        Self::scanned(b, None)
+    }
+
+    /// [`Tokens::new`] over the token bits of `b`'s blocks when they are
+    /// known (one word per block, as [`token_word`] makes them).
+    pub fn scanned(b: &'b [u8], pre: Option<&'b [u64]>) -> Tokens<'b> {
+        let pre = pre.unwrap_or_default();
+        debug_assert!(pre.is_empty() || pre.len() == b.len().div_ceil(64));
         Tokens {
+            pre,
             b,
             bits: [0; FILL],
             n: 0,
@@ -256,7 +285,9 @@ impl<'b> Tokens<'b> {
         }
         let n = (self.b.len() - self.next).div_ceil(64).min(FILL);
         let (b, at, out) = (self.b, self.next, &mut self.bits[..n]);
-        if has_avx2() {
+        if !self.pre.is_empty() {
+            out.copy_from_slice(&self.pre[at / 64..at / 64 + n]);
+        } else if has_avx2() {
             // SAFETY: the CPU has the features (`has_avx2`).
             #[cfg(target_arch = "x86_64")]
             unsafe {
@@ -286,11 +317,19 @@ fn token_bits(
     let mut pad = [b' '; 64];
     for (k, bits) in out.iter_mut().enumerate() {
         let (m, l) = scan(block_at(b, at + 64 * k, &mut pad), strings);
-        let quotes = m.quote & !l.escaped;
-        let inner = (m.backslash & !l.escaped | m.control) & l.inside;
-        let outer = (m.open | m.close | m.sep) & !l.inside;
-        *bits = quotes | inner | outer;
+        *bits = token_word(&m, &l);
     }
+}
+
+/// A block's token bits, from its masks and layout: the quotes that open
+/// or close strings; inside strings, escaping backslashes and control
+/// bytes; outside, brackets, `:` and `,`.
+#[inline(always)]
+pub(crate) fn token_word(m: &Masks, l: &Layout) -> u64 {
+    let quotes = m.quote & !l.escaped;
+    let inner = (m.backslash & !l.escaped | m.control) & l.inside;
+    let outer = (m.open | m.close | m.sep) & !l.inside;
+    quotes | inner | outer
 }
 
 /// Whether this CPU has AVX2 and PCLMULQDQ (the vector paths' features).
@@ -378,6 +417,66 @@ mod tests {
         for c in 0..=255u8 {
             let block = [c; 64];
             assert_eq!(classify(&block), classify_bytes(&block), "{c}");
+        }
+    }
+
+    /// The escapes of a block, one backslash at a time (the reference).
+    fn escapes_one_by_one(mut bs: u64, carry: bool) -> (u64, bool) {
+        let mut escaped = u64::from(carry);
+        let mut next = false;
+        while bs != 0 {
+            let bit = bs & bs.wrapping_neg();
+            bs &= bs - 1;
+            if escaped & bit == 0 {
+                if bit == 1 << 63 {
+                    next = true;
+                } else {
+                    escaped |= bit << 1;
+                }
+            }
+        }
+        (escaped, next)
+    }
+
+    /// The branchless escapes equal the one-by-one walk: on random masks
+    /// of every density, on runs of every length at every position, and
+    /// block after block with the carry.
+    #[test]
+    fn escapes_equal_the_one_by_one_walk() {
+        let mut next = crate::backend::matcher::xorshift(0x0005_eed0_fe5c_a9e5);
+        let check = |bs: u64, carry: bool| {
+            assert_eq!(
+                escapes(bs, carry),
+                escapes_one_by_one(bs, carry),
+                "{bs:064b} {carry}"
+            );
+        };
+        for _ in 0..200_000 {
+            let (a, b, c) = (next(), next(), next());
+            for bs in [a, a & b, a & b & c, a | b, !0, 0] {
+                check(bs, c & 1 == 1);
+                check(bs, c & 1 == 0);
+            }
+        }
+        for len in 1..=64u32 {
+            for at in 0..64u32 {
+                let run = if len == 64 {
+                    !0
+                } else {
+                    ((1u64 << len) - 1) << at
+                };
+                check(run, false);
+                check(run, true);
+                check(run | run << (len + 1).min(63), true);
+            }
+        }
+        let mut carry = (false, false);
+        for _ in 0..100_000 {
+            let bs = next() & next();
+            let (e, c) = escapes(bs, carry.0);
+            let (e1, c1) = escapes_one_by_one(bs, carry.1);
+            assert_eq!((e, c), (e1, c1));
+            carry = (c, c1);
         }
     }
 

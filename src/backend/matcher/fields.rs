@@ -307,16 +307,18 @@ impl<'a> EventView<'a> {
         text: &'a str,
         arena: Option<&'a bumpalo::Bump>,
     ) -> Result<EventView<'a>, ParseError> {
-        Self::parse_gated(table, text, arena, |_| false)
+        Self::parse_gated(table, text, arena, None, |_| false)
     }
 
     /// [`EventView::parse_in`] that stops collecting values once `done`
     /// (asked after each collected leaf) says the event is of no interest:
     /// the rest of the record is only validated, neither decoded nor kept.
+    /// `tokens`: the record's token bits, when the reader made them.
     pub fn parse_gated(
         table: &FieldTable,
         text: &'a str,
         arena: Option<&'a bumpalo::Bump>,
+        tokens: Option<&'a [u64]>,
         mut done: impl FnMut(&EventView<'a>) -> bool,
     ) -> Result<EventView<'a>, ParseError> {
         let closed = std::cell::Cell::new(false);
@@ -350,21 +352,28 @@ impl<'a> EventView<'a> {
             let ids = at.map(|i| table.routes[i as usize].as_slice());
             (ids.is_some() || table.want_strings).then_some(ids)
         };
-        let parsed = parse_routed_in(text, arena, &closed, &mut want, |_, ids, leaf, in_array| {
-            if table.want_strings && matches!(leaf, Leaf::Str(_)) {
-                v.strings.push(leaf.clone());
-            }
-            if let Some(ids) = ids {
-                let li = v.leaves.len() as u32;
-                v.leaves.push(leaf);
-                for id in ids {
-                    v.link(*id, li, in_array);
+        let parsed = parse_routed_in(
+            text,
+            tokens,
+            arena,
+            &closed,
+            &mut want,
+            |_, ids, leaf, in_array| {
+                if table.want_strings && matches!(leaf, Leaf::Str(_)) {
+                    v.strings.push(leaf.clone());
                 }
-                if done(&v) {
-                    closed.set(true);
+                if let Some(ids) = ids {
+                    let li = v.leaves.len() as u32;
+                    v.leaves.push(leaf);
+                    for id in ids {
+                        v.link(*id, li, in_array);
+                    }
+                    if done(&v) {
+                        closed.set(true);
+                    }
                 }
-            }
-        });
+            },
+        );
         let _ = SHAPE.try_with(|s| s.set(shape));
         parsed?;
         v.closed = closed.get();

@@ -82,15 +82,17 @@ pub fn parse_routed<'a, W>(
     want: impl FnMut(&str) -> Option<W>,
     f: impl FnMut(&str, W, Leaf<'a>, bool),
 ) -> Result<(), ParseError> {
-    parse_routed_in(s, None, &Cell::new(false), want, f)
+    parse_routed_in(s, None, None, &Cell::new(false), want, f)
 }
 
 /// [`parse_routed`] with strings that have escapes decoded into `arena`
 /// (one reusable allocation per thread instead of one per string). Once
 /// `enough` is set (by `f`), nothing more is wanted: the rest of the record
-/// is only validated, without building paths or asking `want`.
+/// is only validated, without building paths or asking `want`. `tokens`:
+/// the record's token bits when the reader's line check made them.
 pub fn parse_routed_in<'a, W>(
     s: &'a str,
+    tokens: Option<&'a [u64]>,
     arena: Option<&'a Bump>,
     enough: &Cell<bool>,
     want: impl FnMut(&str) -> Option<W>,
@@ -100,7 +102,7 @@ pub fn parse_routed_in<'a, W>(
     let (mut path, mut stack) = BUFS.try_with(Cell::take).unwrap_or_default();
     path.clear();
     stack.clear();
-    let r = parse_with(s, arena, enough, want, f, &mut path, &mut stack);
+    let r = parse_with(s, tokens, arena, enough, want, f, &mut path, &mut stack);
     let _ = BUFS.try_with(|b| b.set((path, stack)));
     r
 }
@@ -109,8 +111,10 @@ thread_local! {
     static BUFS: Cell<(String, Vec<Frame>)> = Cell::default();
 }
 
+#[allow(clippy::too_many_arguments)]
 fn parse_with<'a, W>(
     s: &'a str,
+    tokens: Option<&'a [u64]>,
     arena: Option<&'a Bump>,
     enough: &Cell<bool>,
     mut want: impl FnMut(&str) -> Option<W>,
@@ -129,7 +133,7 @@ fn parse_with<'a, W>(
     // The walk visits tokens (quotes, escapes, brackets, `:` and `,`); the
     // bytes between two tokens outside strings are checked here: blanks, or
     // one scalar and blanks.
-    let mut t = Tokens::new(b);
+    let mut t = Tokens::scanned(b, tokens);
     t.next(); // the `{` (only blanks before it)
     stack.push(Frame {
         object: true,

@@ -14,19 +14,26 @@
 /// splitter's state machine would cut it (brackets of both kinds counted,
 /// strings skipped); `None` when the line is not complete in `b`, holds more
 /// or less than one object, or needs the state machine.
-pub(crate) fn line_object(b: &[u8]) -> Option<usize> {
+///
+/// The block walk classifies every byte of the object as the worker's
+/// parser would (`blocks::Tokens`): when it cut the object, `tokens` gets
+/// its token bits, one word per 64 bytes, so that the parser need not
+/// classify the same bytes again. Otherwise (`None`, or the scalar walk)
+/// `tokens` is left as it was.
+pub(crate) fn line_object(b: &[u8], tokens: &mut Vec<u64>) -> Option<usize> {
     let line = &b[..memchr::memchr(b'\n', b)?];
     #[cfg(target_arch = "x86_64")]
     {
         if super::blocks::has_avx2() {
             // SAFETY: the CPU has the features (checked just above).
-            unsafe { vector::line_object_avx2(line) }
+            unsafe { vector::line_object_avx2(line, tokens) }
         } else {
-            vector::line_object(line)
+            vector::line_object(line, tokens)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
+        let _ = tokens;
         scalar(line)
     }
 }
@@ -75,30 +82,58 @@ fn scalar(line: &[u8]) -> Option<usize> {
 
 #[cfg(target_arch = "x86_64")]
 mod vector {
-    use super::super::blocks::{avx2, block_at, scan_portable, Layout, Masks, Strings};
+    use super::super::blocks::{avx2, block_at, scan_portable, token_word, Layout, Masks, Strings};
     use super::ends_line;
 
-    pub(super) fn line_object(line: &[u8]) -> Option<usize> {
-        walk(line, scan_portable)
+    pub(super) fn line_object(line: &[u8], tokens: &mut Vec<u64>) -> Option<usize> {
+        keep_tokens(tokens, |t| walk(line, scan_portable, t))
     }
 
     /// [`line_object`] with the AVX2 block scan inlined.
     #[target_feature(enable = "avx2,pclmulqdq")]
-    pub(super) fn line_object_avx2(line: &[u8]) -> Option<usize> {
-        walk(line, |block, st| avx2::scan(block, st))
+    pub(super) fn line_object_avx2(line: &[u8], tokens: &mut Vec<u64>) -> Option<usize> {
+        keep_tokens(tokens, |t| walk(line, |block, st| avx2::scan(block, st), t))
     }
 
+    /// `tokens` as `walk` left it when it found an object, else as it was.
+    #[inline(always)]
+    fn keep_tokens(
+        tokens: &mut Vec<u64>,
+        walk: impl FnOnce(&mut Vec<u64>) -> Option<usize>,
+    ) -> Option<usize> {
+        let before = tokens.len();
+        let n = walk(tokens);
+        if n.is_none() {
+            tokens.truncate(before);
+        }
+        n
+    }
+
+    /// The object's length; its blocks' token bits pushed on `tokens` as
+    /// they are classified (the caller drops them on `None`; the scalar
+    /// walk, which classifies nothing, leaves none).
     #[inline(always)]
     fn walk(
         line: &[u8],
         mut scan: impl FnMut(&[u8; 64], &mut Strings) -> (Masks, Layout),
+        tokens: &mut Vec<u64>,
     ) -> Option<usize> {
         let mut depth = 0usize;
         let mut strings = Strings::default();
         let mut pad = [b' '; 64];
         let mut base = 0;
+        // One word per block, written in place (a push per block costs
+        // more than the block's scan); cut to the blocks walked at the end.
+        let first = tokens.len();
+        tokens.resize(first + line.len().div_ceil(64), 0);
+        let words = &mut tokens[first..];
+        let mut k = 0;
         while base < line.len() {
+            // (`black_box`: the masks as plain words. Without it LLVM takes
+            // the token word's masks apart again bit by bit, which costs
+            // more than the block's scan.)
             let (m, l) = scan(block_at(line, base, &mut pad), &mut strings);
+            let m = std::hint::black_box(m);
             if m.control & l.inside & !l.escaped != 0 {
                 // A raw control character in a string: the state machine's.
                 return None;
@@ -106,8 +141,11 @@ mod vector {
             if m.backslash & !l.inside != 0 {
                 // A backslash outside strings (never in valid JSON): the
                 // scalar walk's rules, whatever they make of it.
+                tokens.truncate(first);
                 return super::scalar(line);
             }
+            words[k] = token_word(&m, &l);
+            k += 1;
             let mut brackets = (m.open | m.close) & !l.inside;
             while brackets != 0 {
                 let p = brackets.trailing_zeros();
@@ -117,6 +155,7 @@ mod vector {
                 } else {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
+                        tokens.truncate(first + k);
                         return ends_line(line, base + p as usize + 1);
                     }
                 }
@@ -129,6 +168,7 @@ mod vector {
 
 #[cfg(test)]
 mod tests {
+    use super::super::blocks::Tokens;
     use super::*;
 
     /// The vectorised walk agrees with the scalar one on lines built from
@@ -137,9 +177,11 @@ mod tests {
     fn both_walks_agree() {
         const BYTES: &[u8] = b"{}[]\"\\ a\t\x01\x1f\x7f\xc3,:";
         let mut next = crate::backend::matcher::xorshift(0x2545_f491_4f6c_dd1d_u64);
-        let mut complete = 0;
+        let (mut complete, mut with_tokens) = (0, 0);
         for n in 0..60_000 {
-            let len = (next() % 200) as usize;
+            // Some long enough for the parser to refill its token bits
+            // (16 blocks at a time).
+            let len = (next() % if n % 50 == 0 { 1500 } else { 200 }) as usize;
             let mut line = vec![b'{'];
             // Mostly plain string content, so that many lines are objects.
             for _ in 0..len {
@@ -174,24 +216,60 @@ mod tests {
                     line.truncate(1 + (next() as usize) % line.len());
                 }
             }
+            if n % 3 == 0 {
+                line.extend_from_slice(b" \t\r");
+            }
             let want = scalar(&line);
             complete += usize::from(want.is_some());
             let mut with_nl = line.clone();
             with_nl.extend_from_slice(b"\nrest");
+            // Words already there stay; the object's are pushed after them.
+            let mut tokens = vec![7];
+            let got = line_object(&with_nl, &mut tokens);
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&line));
+            assert_eq!(tokens[0], 7);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let mut portable = vec![7];
+                assert_eq!(vector::line_object(&line, &mut portable), want);
+                assert_eq!(portable, tokens, "both block scans, the same tokens");
+            }
+            match got {
+                Some(k) if tokens.len() > 1 => {
+                    // The parser's tokens, whether it classifies the object
+                    // itself or reads what the line check made.
+                    let object = &line[..k];
+                    assert_eq!(tokens.len() - 1, k.div_ceil(64));
+                    let mut own = Tokens::new(object);
+                    let mut pre = Tokens::scanned(object, Some(&tokens[1..]));
+                    loop {
+                        let t = own.next();
+                        assert_eq!(pre.next(), t, "{:?}", String::from_utf8_lossy(object));
+                        if t.is_none() {
+                            break;
+                        }
+                    }
+                    with_tokens += 1;
+                }
+                _ => assert_eq!(tokens, [7], "no tokens without a vector-cut object"),
+            }
             assert_eq!(
-                line_object(&with_nl),
-                want,
-                "{:?}",
-                String::from_utf8_lossy(&line)
+                line_object(&line, &mut tokens),
+                None,
+                "no newline: not complete"
             );
-            assert_eq!(line_object(&line), None, "no newline: not complete");
         }
         assert!(complete > 1000, "too few complete lines tested: {complete}");
+        #[cfg(target_arch = "x86_64")]
+        assert!(
+            with_tokens > 1000,
+            "too few lines with tokens: {with_tokens}"
+        );
     }
 
     #[test]
     fn objects_strings_and_escapes() {
-        let t = |s: &str| line_object(format!("{s}\n").as_bytes());
+        let t = |s: &str| line_object(format!("{s}\n").as_bytes(), &mut Vec::new());
         for whole in [r#"{"a":"}{"} "#, r#"{"a":"x\"}"}"#, r#"{"a":"x\\"}"#] {
             assert_eq!(t(whole), Some(whole.trim_end().len()), "{whole}");
         }

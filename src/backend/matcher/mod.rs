@@ -388,10 +388,21 @@ impl Engine {
 
     /// Evaluate one record; `Err` when it is not a valid JSON object event.
     pub fn eval(&mut self, raw: &[u8], index: u64) -> Result<Vec<Alert>, String> {
+        self.eval_scanned(raw, None, index)
+    }
+
+    /// [`Engine::eval`] of a record whose token bits the reader's line
+    /// check made (`json::Splitter::tokens`; `None` when it did not).
+    pub fn eval_scanned(
+        &mut self,
+        raw: &[u8],
+        tokens: Option<&[u64]>,
+        index: u64,
+    ) -> Result<Vec<Alert>, String> {
         let mut w = std::mem::take(self.worker.get_mut().unwrap_or_else(|e| e.into_inner()));
         w.arena.reset();
         let result = self
-            .view(&w.arena, &mut w.scratch, &mut w.cand, raw)
+            .view(&w.arena, &mut w.scratch, &mut w.cand, raw, tokens)
             .map(|ev| self.eval_candidates(&ev, raw, index, &w.cand));
         *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = w;
         result
@@ -414,8 +425,20 @@ impl Engine {
         raw: &[u8],
         index: u64,
     ) -> Result<Vec<Alert>, String> {
+        self.eval_shared_scanned(w, raw, None, index)
+    }
+
+    /// [`Engine::eval_shared`] with the record's token bits, as
+    /// [`Engine::eval_scanned`].
+    pub fn eval_shared_scanned(
+        &self,
+        w: &mut Worker,
+        raw: &[u8],
+        tokens: Option<&[u64]>,
+        index: u64,
+    ) -> Result<Vec<Alert>, String> {
         w.arena.reset();
-        let ev = self.view(&w.arena, &mut w.scratch, &mut w.cand, raw)?;
+        let ev = self.view(&w.arena, &mut w.scratch, &mut w.cand, raw, tokens)?;
         let mut alerts = Vec::new();
         let mut ts = None;
         for &c in &w.cand {
@@ -441,6 +464,7 @@ impl Engine {
         scratch: &mut Scratch,
         cand: &mut Vec<u32>,
         raw: &'a [u8],
+        tokens: Option<&'a [u64]>,
     ) -> Result<EventView<'a>, String> {
         // simdutf8: the same answer as `std::str::from_utf8`, vectorised (a
         // few percent of a run); its error type tells where, on failure.
@@ -450,7 +474,7 @@ impl Engine {
         // category is known from its first fields: the rest is only
         // validated (not decoded) and it has no candidates.
         let mut settled = !self.router.all_categorised();
-        let ev = EventView::parse_gated(&self.fields, text, Some(arena), |v| {
+        let ev = EventView::parse_gated(&self.fields, text, Some(arena), tokens, |v| {
             if settled {
                 return false;
             }

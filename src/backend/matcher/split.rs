@@ -55,6 +55,10 @@ pub struct Splitter<R: Read> {
     in_string: bool,
     escaped: bool,
     at_line_start: bool,
+    /// The token bits of the last line the fast path cut (`linescan`).
+    tokens: Vec<u64>,
+    /// The record `next_record_into` returned last has them.
+    has_tokens: bool,
 }
 
 impl<R: Read> Splitter<R> {
@@ -76,6 +80,8 @@ impl<R: Read> Splitter<R> {
             in_string: false,
             escaped: false,
             at_line_start: true,
+            tokens: Vec::new(),
+            has_tokens: false,
         }
     }
 
@@ -186,9 +192,11 @@ impl<R: Read> Splitter<R> {
     /// into `out`.
     pub fn next_record_into(&mut self, out: &mut Vec<u8>) -> Option<Placed> {
         let at = out.len();
+        self.has_tokens = false;
         Some(match self.next_cut()? {
             Cut::InBuf { line, a, z } => {
                 out.extend_from_slice(&self.buf[a..z]);
+                self.has_tokens = !self.tokens.is_empty();
                 (line, Ok((at, out.len())))
             }
             Cut::Whole(Record { line, result }) => (
@@ -200,6 +208,13 @@ impl<R: Read> Splitter<R> {
                 }),
             ),
         })
+    }
+
+    /// The token bits of the record [`Splitter::next_record_into`] returned
+    /// last, one word per 64 bytes (`blocks::Tokens::scanned`), when the
+    /// line check classified it.
+    pub fn tokens(&self) -> Option<&[u64]> {
+        self.has_tokens.then_some(self.tokens.as_slice())
     }
 
     /// The next record cut, `None` at the end of the input.
@@ -256,7 +271,9 @@ impl<R: Read> Splitter<R> {
                             // Fast path: a whole one-object line already in
                             // the buffer (NDJSON) is the record; anything
                             // else goes through the state machine below.
-                            if let Some(n) = line_object(&self.buf[at..self.len]) {
+                            self.tokens.clear();
+                            if let Some(n) = line_object(&self.buf[at..self.len], &mut self.tokens)
+                            {
                                 self.pos = at + n;
                                 self.at_line_start = false;
                                 self.mode = Mode::Between;
