@@ -115,6 +115,8 @@ pub struct Engine {
     /// `--now` in milliseconds (for relative times); default: latest event time.
     pub now: Option<i64>,
     max_time: Option<i64>,
+    /// Some rule keeps state: every event's time is read (for `max_time`).
+    stateful: bool,
     only_correlated: Vec<RuleInfo>,
 }
 
@@ -340,10 +342,12 @@ impl Engine {
                 Router::with_sysmon(reqs, sysmon)
             }
         };
+        let stateful = out.iter().any(|r| matches!(r.kind, Kind::Stateful(_)));
         (
             Engine {
                 fields,
                 rules: out,
+                stateful,
                 router,
                 worker: Default::default(),
                 now: None,
@@ -502,9 +506,18 @@ impl Engine {
         index: u64,
         cand: &[u32],
     ) -> Vec<Alert> {
-        let ts = ev.first(self.fields.time).and_then(time::leaf_millis);
-        if let Some(t) = ts {
-            self.max_time = Some(self.max_time.map_or(t, |m| m.max(t)));
+        // The event's time: read for every event when some rule keeps state
+        // (the latest time is `now` by default), else once, when it first
+        // alerts (as `eval_shared` does).
+        let time = self.fields.time;
+        let read = || ev.first(time).and_then(time::leaf_millis);
+        let mut ts = None;
+        if self.stateful {
+            let t = read();
+            if let Some(t) = t {
+                self.max_time = Some(self.max_time.map_or(t, |m| m.max(t)));
+            }
+            ts = Some(t);
         }
         let mut alerts = Vec::new();
         for &c in cand {
@@ -512,12 +525,14 @@ impl Engine {
             match &mut self.rules[i].kind {
                 Kind::Stateless(n) => {
                     if c & DECIDED != 0 || pred::eval(n, ev) {
-                        alerts.push(stateless_alert(i, index, ts, raw));
+                        let t = *ts.get_or_insert_with(read);
+                        alerts.push(stateless_alert(i, index, t, raw));
                     }
                 }
                 Kind::Stateful(s) => {
                     let now = self.now.or(self.max_time);
-                    for mut a in s.push(ev, raw, index, ts, now) {
+                    let t = *ts.get_or_insert_with(read);
+                    for mut a in s.push(ev, raw, index, t, now) {
                         a.rule = i;
                         alerts.push(a);
                     }

@@ -403,3 +403,32 @@ fn events_of_other_categories_are_dropped_early_but_validated() {
         Ok(0)
     );
 }
+
+/// A stateless rule set reads an event's time only for its alerts; the
+/// alert still carries it, from `eval` and `eval_shared` alike.
+#[test]
+fn alerts_of_stateless_rules_carry_the_event_time() {
+    let r = rule(
+        "t",
+        Language::Sigma,
+        m(
+            "Image",
+            FieldScheme::Sigma,
+            &["*cmd.exe"],
+            Case::Insensitive,
+            Quantifier::Any,
+        ),
+        vec![],
+    );
+    let (mut e, refused) = Engine::compile(std::slice::from_ref(&r));
+    assert!(refused.is_empty(), "{refused:?}");
+    let hit = r#"{"@timestamp":"2024-01-02T03:04:05.006Z","Image":"C:\\Windows\\cmd.exe"}"#;
+    let miss = r#"{"@timestamp":"2030-01-01T00:00:00Z","Image":"x.exe"}"#;
+    let want = Some(1_704_164_645_006);
+    assert!(e.eval(miss.as_bytes(), 0).unwrap().is_empty());
+    let a = e.eval(hit.as_bytes(), 1).unwrap();
+    assert_eq!(a.iter().map(|a| a.timestamp).collect::<Vec<_>>(), [want]);
+    let mut w = Worker::default();
+    let a = e.eval_shared(&mut w, hit.as_bytes(), 1).unwrap();
+    assert_eq!(a.iter().map(|a| a.timestamp).collect::<Vec<_>>(), [want]);
+}
