@@ -31,6 +31,9 @@ pub enum Outcome {
 /// 256 KB buffer on a file).
 const BATCH_RECORDS: usize = 512;
 const BATCH_BYTES: usize = 1 << 18;
+/// A fresh batch's room: a full batch and a quarter more (the record that
+/// fills it may run over).
+const BATCH_CAPACITY: usize = BATCH_BYTES + (BATCH_BYTES >> 2);
 
 struct Batch {
     seq: u64,
@@ -239,10 +242,10 @@ fn read_batches(inputs: &[PathBuf], tx: &SyncSender<Batch>, pool: &Pool) {
         let (mut data, mut recs, mut token_at, mut tokens) = used.map_or_else(
             || {
                 (
-                    Vec::with_capacity(BATCH_BYTES + (BATCH_BYTES >> 2)),
+                    Vec::with_capacity(BATCH_CAPACITY),
                     Vec::with_capacity(BATCH_RECORDS),
                     Vec::with_capacity(BATCH_RECORDS),
-                    Vec::with_capacity((BATCH_BYTES + (BATCH_BYTES >> 2)) / 64),
+                    Vec::with_capacity(BATCH_CAPACITY / 64),
                 )
             },
             |b| (b.data, b.recs, b.token_at, b.tokens),

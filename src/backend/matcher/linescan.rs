@@ -127,12 +127,11 @@ mod vector {
         let first = tokens.len();
         tokens.resize(first + line.len().div_ceil(64), 0);
         let words = &mut tokens[first..];
-        let mut k = 0;
         while base < line.len() {
-            // (`black_box`: the masks as plain words. Without it LLVM takes
-            // the token word's masks apart again bit by bit, which costs
-            // more than the block's scan.)
             let (m, l) = scan(block_at(line, base, &mut pad), &mut strings);
+            // The masks as plain words: without `black_box` LLVM takes the
+            // token word's masks apart again bit by bit, which costs more
+            // than the block's scan.
             let m = std::hint::black_box(m);
             if m.control & l.inside & !l.escaped != 0 {
                 // A raw control character in a string: the state machine's.
@@ -144,8 +143,7 @@ mod vector {
                 tokens.truncate(first);
                 return super::scalar(line);
             }
-            words[k] = token_word(&m, &l);
-            k += 1;
+            words[base / 64] = token_word(&m, &l);
             let mut brackets = (m.open | m.close) & !l.inside;
             while brackets != 0 {
                 let p = brackets.trailing_zeros();
@@ -155,7 +153,7 @@ mod vector {
                 } else {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
-                        tokens.truncate(first + k);
+                        tokens.truncate(first + base / 64 + 1);
                         return ends_line(line, base + p as usize + 1);
                     }
                 }
