@@ -195,17 +195,25 @@ impl Decider {
         }
     }
 
-    pub fn holds(&self, mark: &[bool]) -> bool {
+    /// Whether the condition holds; `mark[l]` holds literal `l`'s marks
+    /// (bit `k`: mark `k`, a [`Pos`]).
+    pub fn holds(&self, mark: &[u8]) -> bool {
         match self {
             Decider::Const(b) => *b,
-            Decider::Mark(m) => mark[*m as usize],
-            Decider::AnyMark(ms) => ms.iter().any(|m| mark[*m as usize]),
-            Decider::AllMarks(ms) => ms.iter().all(|m| mark[*m as usize]),
+            Decider::Mark(m) => has(mark, *m),
+            Decider::AnyMark(ms) => ms.iter().any(|&m| has(mark, m)),
+            Decider::AllMarks(ms) => ms.iter().all(|&m| has(mark, m)),
             Decider::And(xs) => xs.iter().all(|x| x.holds(mark)),
             Decider::Or(xs) => xs.iter().any(|x| x.holds(mark)),
             Decider::Not(x) => !x.holds(mark),
         }
     }
+}
+
+/// Whether mark `m` (literal `m / MARKS`, position `m % MARKS`) is set.
+#[inline]
+fn has(mark: &[u8], m: u32) -> bool {
+    mark[(m / MARKS as u32) as usize] & (1 << (m % MARKS as u32)) != 0
 }
 
 /// The marks an occurrence of a literal at `start..end` of a value of
@@ -266,7 +274,7 @@ mod tests {
             ordered.order_for(&trigger);
             for _ in 0..16 {
                 let bits = next();
-                let mark: Vec<bool> = (0..6 * MARKS).map(|k| bits & (1 << k) != 0).collect();
+                let mark: Vec<u8> = (0..6).map(|l| (bits >> (l * MARKS)) as u8 & 0xf).collect();
                 assert_eq!(
                     plain.holds(&mark),
                     ordered.holds(&mark),

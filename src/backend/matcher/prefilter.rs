@@ -21,7 +21,7 @@
 //! others after [`index_fold`] (so `K` (Kelvin sign) still finds `k`).
 
 use super::adapt::{self, Adapt, Alts};
-use super::exact::{marks_of, Decider, Exact, MARKS};
+use super::exact::{marks_of, Decider, Exact};
 use super::fields::{EventView, FieldId, FieldTable, FxBuild};
 use super::gate::Gate;
 use super::memo::{hit, parts, Hit, Lookup, Memos};
@@ -154,11 +154,12 @@ enum Formula {
 }
 
 impl Formula {
-    fn holds(&self, mark: &[bool]) -> bool {
+    fn holds(&self, mark: &[u8]) -> bool {
         match self {
             Formula::True => true,
             Formula::False => false,
-            Formula::Lit(p) => mark[*p as usize * MARKS],
+            // Any occurrence sets the literal's first mark (`Pos::Any`).
+            Formula::Lit(p) => mark[*p as usize] != 0,
             Formula::And(xs) => xs.iter().all(|x| x.holds(mark)),
             Formula::Or(xs) => xs.iter().any(|x| x.holds(mark)),
         }
@@ -222,8 +223,10 @@ fn build_automaton(folded: &[String]) -> Result<Scan, aho_corasick::BuildError> 
 /// Per-event scratch space of the index.
 #[derive(Default)]
 pub struct Scratch {
-    /// [`MARKS`] positional marks per literal (see `exact.rs`).
-    mark: Vec<bool>,
+    /// Per literal: its [`MARKS`](super::exact::MARKS) positional marks, one bit each (see
+    /// `exact.rs`); zero until it is found in this event.
+    mark: Vec<u8>,
+    /// The literals found in this event (their marks are not zero).
     touched: Vec<u32>,
     /// A scanned value was not ASCII: the marks do not decide rules.
     non_ascii: bool,
@@ -419,7 +422,7 @@ impl Prefilter {
     pub fn candidates(&self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
         out.clear();
         out.extend_from_slice(&self.always);
-        s.mark.resize(self.lit_rules.len() * MARKS, false);
+        s.mark.resize(self.lit_rules.len(), 0);
         s.non_ascii = false;
         let memos = s.memos.of(self.serial, self.scans.len());
         // Literals are counted only when some rule can be re-picked.
@@ -491,7 +494,7 @@ impl Prefilter {
             _ => self.formulas[*r as usize].holds(&s.mark),
         });
         for k in s.touched.drain(..) {
-            s.mark[k as usize] = false;
+            s.mark[k as usize] = 0;
         }
         if self.adaptive && ad.tick() {
             ad.lit_rules = Some(adapt::repick(&self.lit_rules, &self.alts, &ad.count));
@@ -512,33 +515,28 @@ impl Prefilter {
 }
 
 /// Set the marks of the literals found in a value; a literal's first
-/// mark in this event adds the rules it triggers to `out` (and is counted,
-/// when `count` is not empty).
+/// occurrence in this event adds the rules it triggers to `out` (and is
+/// counted, when `count` is not empty).
 #[inline(always)]
 fn replay(
     lit_rules: &[Vec<u32>],
     count: &mut [u32],
     hits: impl Iterator<Item = Hit>,
-    mark: &mut [bool],
+    mark: &mut [u8],
     touched: &mut Vec<u32>,
     out: &mut Vec<u32>,
 ) {
     for h in hits {
         let (id, bits) = parts(h);
-        let base = id as usize * MARKS;
-        if !mark[base] {
+        let m = &mut mark[id as usize];
+        if *m == 0 {
             out.extend_from_slice(&lit_rules[id as usize]);
             if let Some(c) = count.get_mut(id as usize) {
                 *c = c.saturating_add(1);
             }
+            touched.push(id);
         }
-        for off in 0..MARKS {
-            let k = base + off;
-            if bits & (1 << off) != 0 && !mark[k] {
-                mark[k] = true;
-                touched.push(k as u32);
-            }
-        }
+        *m |= bits;
     }
 }
 
