@@ -18,9 +18,6 @@
 //! of misses and is probed again later, so unique values cost one window
 //! of hashing, not a hash per value forever.
 
-use super::fields::FxBuild;
-use std::hash::{BuildHasher, Hasher};
-
 /// Slots per field (a power of two).
 const SLOTS: usize = 4096;
 /// Longer values are scanned, not memoised (rarely repeated, costly to key).
@@ -78,12 +75,55 @@ impl<'m> Hits<'m> {
 
 /// What the memo knows of a value.
 pub enum Lookup<'m> {
-    /// The literals found in it when it was last scanned.
+    /// The literals found in it when it was last scanned (it is ASCII).
     Hit(Hits<'m>),
-    /// Not known: scan it, then [`FieldMemo::store`] what was found here.
+    /// Not known (it is ASCII): scan it, then [`FieldMemo::store`] what was
+    /// found here.
     Miss(usize, u64),
-    /// Not memoised (too long, or the field's values do not repeat).
+    /// Not memoised (too long, or the field's values do not repeat); not
+    /// known to be ASCII or not.
     Skip,
+    /// Not ASCII: never memoised (such values are folded another way).
+    Wide,
+}
+
+/// A value's hash, and whether it is ASCII, in one pass: the hashed words
+/// are OR-ed together, so that the caller need not check the bytes again.
+/// Two lanes of 8 bytes, independent (the multiplies overlap), and the
+/// last 1 to 16 bytes read as two words that may overlap, not byte by
+/// byte. Never 0 (the empty slot's tag).
+#[inline]
+fn hash_ascii(v: &[u8]) -> (u64, bool) {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    // The length starts a lane: values equal but for trailing zero bytes
+    // differ.
+    let (mut a, mut b, mut any) = (v.len() as u64, 0u64, 0u64);
+    let mut rest = v;
+    while rest.len() > 16 {
+        let (x, y) = (word(&rest[..8]), word(&rest[8..16]));
+        any |= x | y;
+        a = mix(a, x);
+        b = mix(b, y);
+        rest = &rest[16..];
+    }
+    // The last 1 to 16 bytes (none for the empty value): the first and
+    // last eight of them when there are eight, else the value's last eight
+    // (bytes hashed already come again), else the value zero-padded.
+    let (x, y) = if rest.len() >= 8 {
+        (word(rest), word(&rest[rest.len() - 8..]))
+    } else if v.len() >= 8 {
+        (word(&v[v.len() - 8..]), 0)
+    } else {
+        let mut pad = [0u8; 8];
+        pad[..rest.len()].copy_from_slice(rest);
+        (u64::from_le_bytes(pad), 0)
+    };
+    any |= x | y;
+    let h = mix(mix(a, x), b ^ y);
+    (h | 1, any & HIGH == 0)
 }
 
 impl FieldMemo {
@@ -95,14 +135,13 @@ impl FieldMemo {
             self.paused -= 1;
             return Lookup::Skip;
         }
+        let (tag, ascii) = hash_ascii(value);
+        if !ascii {
+            return Lookup::Wide;
+        }
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, Slot::default);
         }
-        let mut h = FxBuild.build_hasher();
-        h.write(value);
-        h.write_u8(0xff);
-        // Never 0 (the empty slot's tag).
-        let tag = h.finish() | 1;
         let at = (tag >> 52) as usize & (SLOTS - 1);
         self.lookups += 1;
         let slot = &self.slots[at];
@@ -213,6 +252,37 @@ mod tests {
                 _ => panic!("{v:?} was stored"),
             }
         }
+    }
+
+    /// The one-pass ASCII check agrees with the standard one at every
+    /// length and position of a non-ASCII byte; values that differ in one
+    /// byte, or only in length, hash differently.
+    #[test]
+    fn hash_tells_ascii_and_values_apart() {
+        let mut seen = std::collections::HashSet::new();
+        for len in 0..80usize {
+            let v: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let (h, ascii) = hash_ascii(&v);
+            assert!(ascii && h & 1 == 1, "{len}");
+            assert!(seen.insert(h), "{len}: the same hash as a shorter value");
+            for at in 0..len {
+                for c in [0x80u8, 0xff, b'A'] {
+                    let mut w = v.clone();
+                    w[at] = c;
+                    let (hw, ascii) = hash_ascii(&w);
+                    assert_eq!(ascii, w.is_ascii(), "{len} {at} {c}");
+                    assert_ne!(hw, h, "{len} {at} {c}: one byte changed");
+                }
+            }
+        }
+        for v in [&b"ab"[..], b"abcdefgh", b"abcdefghijklmnopq"] {
+            let mut z = v.to_vec();
+            z.push(0);
+            assert_ne!(hash_ascii(v).0, hash_ascii(&z).0, "{v:?} and a zero byte");
+        }
+        let mut m = FieldMemo::default();
+        assert!(matches!(m.lookup("café".as_bytes()), Lookup::Wide));
+        assert_eq!(m.lookups, 0, "values not ASCII are not counted");
     }
 
     #[test]

@@ -439,31 +439,38 @@ impl Prefilter {
                 let Some(text) = leaf.text() else { continue };
                 let folded;
                 // The value to scan, folded, and where to remember what was
-                // found (under the value as it is).
-                let (hay, slot) = if text.is_ascii() {
-                    let slot = match memo.lookup(text.as_bytes()) {
-                        Lookup::Hit(hits) => {
-                            replay(
-                                lit_rules,
-                                count,
-                                hits.iter(),
-                                &mut s.mark,
-                                &mut s.touched,
-                                out,
-                            );
-                            continue;
-                        }
-                        Lookup::Miss(at, tag) => Some((at, tag)),
-                        Lookup::Skip => None,
-                    };
-                    s.lower.clear();
-                    s.lower.extend_from_slice(text.as_bytes());
-                    s.lower.make_ascii_lowercase();
-                    (s.lower.as_slice(), slot)
-                } else {
-                    s.non_ascii = true;
-                    folded = index_fold(&text);
-                    (folded.as_bytes(), None)
+                // found (under the value as it is). The memo tells whether
+                // the value is ASCII as it hashes it.
+                // `Some(slot)`: the value is ASCII (`slot`: where to
+                // remember it, when it is memoised).
+                let ascii = match memo.lookup(text.as_bytes()) {
+                    Lookup::Hit(hits) => {
+                        replay(
+                            lit_rules,
+                            count,
+                            hits.iter(),
+                            &mut s.mark,
+                            &mut s.touched,
+                            out,
+                        );
+                        continue;
+                    }
+                    Lookup::Miss(at, tag) => Some(Some((at, tag))),
+                    Lookup::Skip => text.is_ascii().then_some(None),
+                    Lookup::Wide => None,
+                };
+                let (hay, slot) = match ascii {
+                    Some(slot) => {
+                        s.lower.clear();
+                        s.lower.extend_from_slice(text.as_bytes());
+                        s.lower.make_ascii_lowercase();
+                        (s.lower.as_slice(), slot)
+                    }
+                    None => {
+                        s.non_ascii = true;
+                        folded = index_fold(&text);
+                        (folded.as_bytes(), None)
+                    }
                 };
                 s.hits.clear();
                 if scan.gate.as_ref().is_none_or(|g| g.may_match(hay)) {
