@@ -577,18 +577,17 @@ const STOP: [bool; 256] = {
     t
 };
 
+/// The four hex digits of a `\\u` escape at `i` (digits only:
+/// `u32::from_str_radix` would take a sign too).
 fn hex4(b: &[u8], i: usize) -> Result<u32, ParseError> {
     let Some(h) = b.get(i..i + 4) else {
         return err(i, "truncated \\u escape");
     };
-    let t = std::str::from_utf8(h).map_err(|_| ParseError {
-        offset: i,
-        message: "invalid \\u escape".into(),
-    })?;
-    u32::from_str_radix(t, 16).map_err(|_| ParseError {
-        offset: i,
-        message: "invalid \\u escape".into(),
-    })
+    h.iter()
+        .try_fold(0, |n, &c| match (c as char).to_digit(16) {
+            Some(d) => Ok(n << 4 | d),
+            None => err(i, "invalid \\u escape"),
+        })
 }
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ fn strings_agree_with_serde_json() {
         "\u{1f}",
         "\\u12",
         "\\u00zz",
+        "\\u+041",
     ];
     let mut next = crate::backend::matcher::xorshift(0x9e37_79b9_7f4a_7c15_u64);
     for _ in 0..40_000 {
