@@ -216,13 +216,14 @@ pub(crate) fn block_at<'p>(b: &'p [u8], base: usize, pad: &'p mut [u8; 64]) -> &
 /// record costs no memory here.
 pub(crate) struct Tokens<'b> {
     b: &'b [u8],
-    /// Token bits of the blocks at `base`, `base + 64`, ...: `n` of them.
+    /// The token bits of the `n` blocks `fill` classified last.
     bits: [u64; FILL],
     n: usize,
-    /// The block being read (`bits[i]`) and its tokens not yet read.
+    /// The block being read (`bits[i]`), its tokens not yet read, and
+    /// the position of its first byte.
     i: usize,
     cur: u64,
-    base: usize,
+    at: usize,
     /// Start of the next block to classify.
     next: usize,
     strings: Strings,
@@ -253,7 +254,7 @@ impl<'b> Tokens<'b> {
             n: 0,
             i: 0,
             cur: 0,
-            base: 0,
+            at: 0,
             next: 0,
             strings: Strings::default(),
         }
@@ -267,6 +268,7 @@ impl<'b> Tokens<'b> {
         while self.cur == 0 {
             if self.i + 1 < self.n {
                 self.i += 1;
+                self.at += 64;
             } else {
                 self.fill()?;
             }
@@ -274,7 +276,7 @@ impl<'b> Tokens<'b> {
         }
         let p = self.cur.trailing_zeros() as usize;
         self.cur &= self.cur - 1;
-        Some(self.base + 64 * self.i + p)
+        Some(self.at + p)
     }
 
     /// Classify the next blocks; `None` at the end of the text.
@@ -296,7 +298,7 @@ impl<'b> Tokens<'b> {
         } else {
             token_bits(b, at, &mut self.strings, out, scan_portable);
         }
-        self.base = self.next;
+        self.at = self.next;
         self.next += 64 * n;
         self.n = n;
         self.i = 0;
