@@ -440,9 +440,8 @@ impl Prefilter {
                 let folded;
                 // The value to scan, folded, and where to remember what was
                 // found (under the value as it is). The memo tells whether
-                // the value is ASCII as it hashes it.
-                // `Some(slot)`: the value is ASCII (`slot`: where to
-                // remember it, when it is memoised).
+                // the value is ASCII as it hashes it: `Some(slot)` for an
+                // ASCII value (`slot`: where to remember it, if memoised).
                 let ascii = match memo.lookup(text.as_bytes()) {
                     Lookup::Hit(hits) => {
                         replay(
