@@ -577,7 +577,7 @@ const STOP: [bool; 256] = {
     t
 };
 
-/// The four hex digits of a `\\u` escape at `i` (digits only:
+/// The four hex digits of a `\u` escape at `i` (digits only:
 /// `u32::from_str_radix` would take a sign too).
 fn hex4(b: &[u8], i: usize) -> Result<u32, ParseError> {
     let Some(h) = b.get(i..i + 4) else {
