@@ -266,17 +266,35 @@ impl<'b> Tokens<'b> {
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<usize> {
         while self.cur == 0 {
-            if self.i + 1 < self.n {
-                self.i += 1;
-                self.at += 64;
-            } else {
-                self.fill()?;
-            }
-            self.cur = self.bits[self.i];
+            self.advance()?;
         }
         let p = self.cur.trailing_zeros() as usize;
         self.cur &= self.cur - 1;
         Some(self.at + p)
+    }
+
+    /// The tokens not yet read as a block's bits and the position of its
+    /// first byte, for a loop that keeps them in registers: first those of
+    /// the current block, then one block per call; `None` at the end.
+    #[inline(always)]
+    pub fn word(&mut self) -> Option<(u64, usize)> {
+        if self.cur == 0 {
+            self.advance()?;
+        }
+        Some((std::mem::take(&mut self.cur), self.at))
+    }
+
+    /// Move to the next block (classifying more when none is left).
+    #[inline(always)]
+    fn advance(&mut self) -> Option<()> {
+        if self.i + 1 < self.n {
+            self.i += 1;
+            self.at += 64;
+        } else {
+            self.fill()?;
+        }
+        self.cur = self.bits[self.i];
+        Some(())
     }
 
     /// Classify the next blocks; `None` at the end of the text.

@@ -102,10 +102,51 @@ pub fn parse_routed_in<'a, W>(
     let (mut path, mut stack) = BUFS.try_with(Cell::take).unwrap_or_default();
     path.clear();
     stack.clear();
-    let r = parse_with(s, tokens, arena, enough, want, f, &mut path, &mut stack);
+    let r = parse_with(
+        s, tokens, arena, enough, want, f, &mut path, &mut stack, true,
+    );
     let _ = BUFS.try_with(|b| b.set((path, stack)));
     r
 }
+
+/// The walk's verdict on a record whose rest [`rest::rest_is_valid`] did
+/// not accept: the record walked again, only validated.
+#[inline(never)]
+fn recheck(
+    s: &str,
+    tokens: Option<&[u64]>,
+    path: &mut String,
+    stack: &mut Vec<Frame>,
+) -> Result<(), ParseError> {
+    fn none(_: &str) -> Option<()> {
+        None
+    }
+    fn skip(_: &str, (): (), _: Leaf, _: bool) {}
+    #[cfg(test)]
+    RECHECKS.with(|n| n.set(n.get() + 1));
+    path.clear();
+    stack.clear();
+    parse_with(
+        s,
+        tokens,
+        None,
+        &Cell::new(true),
+        none,
+        skip,
+        path,
+        stack,
+        false,
+    )
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Records walked again by [`recheck`] on this thread.
+    static RECHECKS: Cell<u32> = const { Cell::new(0) };
+}
+
+#[path = "json_rest.rs"]
+mod rest;
 
 thread_local! {
     static BUFS: Cell<(String, Vec<Frame>)> = Cell::default();
@@ -121,6 +162,7 @@ fn parse_with<'a, W>(
     mut f: impl FnMut(&str, W, Leaf<'a>, bool),
     path: &mut String,
     stack: &mut Vec<Frame>,
+    fast_rest: bool,
 ) -> Result<(), ParseError> {
     let b = s.as_bytes();
     let first = ws(b, 0);
@@ -244,6 +286,9 @@ fn parse_with<'a, W>(
                     f(name, w, leaf, in_array);
                 }
                 at = end;
+                if fast_rest && enough.get() {
+                    return rest_of(s, tokens, &mut t, path, stack, at, q);
+                }
                 if let Err(e) = separator(&mut t, b, path, stack, &mut at, q) {
                     return e;
                 }
@@ -254,6 +299,10 @@ fn parse_with<'a, W>(
                 continue 'member;
             }
         }
+        if fast_rest && enough.get() {
+            let q = t.next();
+            return rest_of(s, tokens, &mut t, path, stack, at, q);
+        }
         if let Err(e) = after_value(&mut t, b, path, stack, &mut at) {
             return e;
         }
@@ -261,6 +310,26 @@ fn parse_with<'a, W>(
             return Ok(());
         }
         opened = false;
+    }
+}
+
+/// The verdict on a record whose caller has every leaf it wants, after a
+/// value ending before `at` (`q`: the token after it): the rest checked
+/// by [`rest::rest_is_valid`], or the record walked again when that does
+/// not accept it.
+fn rest_of(
+    s: &str,
+    tokens: Option<&[u64]>,
+    t: &mut Tokens,
+    path: &mut String,
+    stack: &mut Vec<Frame>,
+    at: usize,
+    q: Option<usize>,
+) -> Result<(), ParseError> {
+    if rest::rest_is_valid(t, s.as_bytes(), stack, at, q) {
+        Ok(())
+    } else {
+        recheck(s, tokens, path, stack)
     }
 }
 

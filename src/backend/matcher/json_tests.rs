@@ -156,6 +156,93 @@ fn escapes_decode() {
     assert!(parse_flat(r#"{"a":"x"} x"#, &mut |_, _, _| {}).is_err());
 }
 
+/// Random records for the agreement tests: objects of strings (escaped
+/// or not), numbers, literals, containers and blanks.
+const STRS: &[&str] = &[
+    "",
+    "a",
+    "C:\\\\Windows\\\\x.exe",
+    "q\\\"x",
+    "\\u00e9",
+    "\\ud83d\\ude00",
+    "é",
+    "\\n\\t",
+    "{[,:]}",
+    "\\/",
+];
+const NUMS: &[&str] = &["0", "-1", "12.5", "1e3", "-0.25E-2", "4294967296"];
+const BLANKS: &[&str] = &["", "", "", " ", "\n", "\t ", "\r\n"];
+fn value(next: &mut impl FnMut() -> u64, depth: u32, out: &mut String) {
+    let r = next();
+    let pick = |r: u64, xs: &[&'static str]| xs[(r >> 8) as usize % xs.len()];
+    match if depth > 3 { r % 5 } else { r % 7 } {
+        0 | 1 => {
+            out.push('"');
+            out.push_str(pick(r, STRS));
+            out.push('"');
+        }
+        2 => out.push_str(pick(r, NUMS)),
+        3 => out.push_str(pick(r, &["true", "false", "null"])),
+        4 => out.push_str(pick(r, &["[]", "{}", "[ ]", "{ }"])),
+        5 => object(next, depth + 1, out),
+        _ => {
+            out.push('[');
+            for k in 0..(r >> 16) % 4 {
+                if k > 0 {
+                    out.push(',');
+                }
+                out.push_str(pick(next(), BLANKS));
+                value(next, depth + 1, out);
+                out.push_str(pick(next(), BLANKS));
+            }
+            out.push(']');
+        }
+    }
+}
+fn object(next: &mut impl FnMut() -> u64, depth: u32, out: &mut String) {
+    out.push('{');
+    let n = next() % 5;
+    for k in 0..n {
+        if k > 0 {
+            out.push(',');
+        }
+        let b = |r: u64| BLANKS[(r >> 8) as usize % BLANKS.len()];
+        out.push_str(b(next()));
+        // Unique keys, one of them escaped.
+        if next() % 6 == 0 {
+            out.push_str(&format!("\"k\\u0030{k}\""));
+        } else {
+            out.push_str(&format!("\"k{k}\""));
+        }
+        out.push_str(b(next()));
+        out.push(':');
+        out.push_str(b(next()));
+        value(next, depth, out);
+        out.push_str(b(next()));
+    }
+    out.push('}');
+}
+
+/// A random record (see [`object`]), whole for every third `n`, else with
+/// one byte deleted, changed or inserted; `None` when that is not UTF-8.
+fn record(next: &mut impl FnMut() -> u64, n: u32) -> Option<String> {
+    let mut rec = String::new();
+    object(next, 0, &mut rec);
+    let mut bytes = rec.into_bytes();
+    if n % 3 != 0 && !bytes.is_empty() {
+        let at = next() as usize % bytes.len();
+        let c = b"{}[]:,\"\\ x0-.e\x01tfn"[next() as usize % 18];
+        match next() % 3 {
+            0 => {
+                bytes.remove(at);
+            }
+            1 => bytes[at] = c,
+            _ => bytes.insert(at, c),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// Random records (nested objects and arrays, strings with escapes,
 /// numbers, literals, blanks), whole and with one byte deleted, changed
 /// or inserted: accepted exactly when serde_json accepts an object, with
@@ -164,70 +251,6 @@ fn escapes_decode() {
 #[test]
 fn records_agree_with_serde_json() {
     let mut next = crate::backend::matcher::xorshift(0x5851_f42d_4c95_7f2d_u64);
-    const STRS: &[&str] = &[
-        "",
-        "a",
-        "C:\\\\Windows\\\\x.exe",
-        "q\\\"x",
-        "\\u00e9",
-        "\\ud83d\\ude00",
-        "é",
-        "\\n\\t",
-        "{[,:]}",
-        "\\/",
-    ];
-    const NUMS: &[&str] = &["0", "-1", "12.5", "1e3", "-0.25E-2", "4294967296"];
-    const BLANKS: &[&str] = &["", "", "", " ", "\n", "\t ", "\r\n"];
-    fn value(next: &mut impl FnMut() -> u64, depth: u32, out: &mut String) {
-        let r = next();
-        let pick = |r: u64, xs: &[&'static str]| xs[(r >> 8) as usize % xs.len()];
-        match if depth > 3 { r % 5 } else { r % 7 } {
-            0 | 1 => {
-                out.push('"');
-                out.push_str(pick(r, STRS));
-                out.push('"');
-            }
-            2 => out.push_str(pick(r, NUMS)),
-            3 => out.push_str(pick(r, &["true", "false", "null"])),
-            4 => out.push_str(pick(r, &["[]", "{}", "[ ]", "{ }"])),
-            5 => object(next, depth + 1, out),
-            _ => {
-                out.push('[');
-                for k in 0..(r >> 16) % 4 {
-                    if k > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(pick(next(), BLANKS));
-                    value(next, depth + 1, out);
-                    out.push_str(pick(next(), BLANKS));
-                }
-                out.push(']');
-            }
-        }
-    }
-    fn object(next: &mut impl FnMut() -> u64, depth: u32, out: &mut String) {
-        out.push('{');
-        let n = next() % 5;
-        for k in 0..n {
-            if k > 0 {
-                out.push(',');
-            }
-            let b = |r: u64| BLANKS[(r >> 8) as usize % BLANKS.len()];
-            out.push_str(b(next()));
-            // Unique keys, one of them escaped.
-            if next() % 6 == 0 {
-                out.push_str(&format!("\"k\\u0030{k}\""));
-            } else {
-                out.push_str(&format!("\"k{k}\""));
-            }
-            out.push_str(b(next()));
-            out.push(':');
-            out.push_str(b(next()));
-            value(next, depth, out);
-            out.push_str(b(next()));
-        }
-        out.push('}');
-    }
     fn flatten(v: &serde_json::Value, path: &str, top: bool, out: &mut Vec<String>) {
         use serde_json::Value as V;
         match v {
@@ -267,21 +290,7 @@ fn records_agree_with_serde_json() {
     };
     let (mut accepted, mut compared, mut refused) = (0, 0, 0);
     for n in 0..30_000 {
-        let mut rec = String::new();
-        object(&mut next, 0, &mut rec);
-        let mut bytes = rec.into_bytes();
-        if n % 3 != 0 && !bytes.is_empty() {
-            let at = next() as usize % bytes.len();
-            let c = b"{}[]:,\"\\ x0-.e\x01tfn"[next() as usize % 18];
-            match next() % 3 {
-                0 => {
-                    bytes.remove(at);
-                }
-                1 => bytes[at] = c,
-                _ => bytes.insert(at, c),
-            }
-        }
-        let Ok(rec) = String::from_utf8(bytes) else {
+        let Some(rec) = record(&mut next, n) else {
             continue;
         };
         let want = serde_json::from_str::<serde_json::Value>(&rec);
@@ -324,4 +333,47 @@ fn records_agree_with_serde_json() {
         accepted > 10_000 && compared * 100 > accepted * 95 && refused > 5_000,
         "{accepted} {compared} {refused}"
     );
+}
+
+/// Once the caller has every leaf it wants, the rest of the record is
+/// checked by its own loop (`json_rest.rs`): the same verdict and error as
+/// the walk, and no second walk for a valid record (one with a `\u` escape
+/// of a surrogate is left to the walk).
+#[test]
+fn the_rest_of_a_record_gets_the_walks_verdict() {
+    let mut next = crate::backend::matcher::xorshift(0x2545_f491_4f6c_dd1d);
+    let (mut rests, mut refused) = (0, 0);
+    for n in 0..30_000 {
+        let Some(rec) = record(&mut next, n) else {
+            continue;
+        };
+        let walked = parse_routed(&rec, |_| Some(()), |_, (), _, _| {});
+        // Enough after the `stop`-th leaf.
+        let stop = next() % 4;
+        let (enough, mut seen) = (Cell::new(false), 0);
+        let before = RECHECKS.with(Cell::get);
+        let rest = parse_routed_in(
+            &rec,
+            None,
+            None,
+            &enough,
+            |_| Some(()),
+            |_, (), _, _| {
+                enough.set(enough.get() || seen == stop);
+                seen += 1;
+            },
+        );
+        let rechecked = RECHECKS.with(Cell::get) > before;
+        assert_eq!(rest, walked, "{rec}");
+        if rechecked {
+            assert!(
+                walked.is_err() || rec.contains("\\ud"),
+                "{rec}: walked twice"
+            );
+            refused += 1;
+        } else if enough.get() {
+            rests += 1;
+        }
+    }
+    assert!(rests > 5_000 && refused > 2_000, "{rests} {refused}");
 }

@@ -1,0 +1,189 @@
+//! The rest of a record once the caller has every leaf it wants (an event
+//! no rule reads further, after its event ID): only its validity is left
+//! to know. The walk would still visit each token through the code that
+//! builds paths and decodes strings; this loop is one state machine over
+//! the same tokens. It answers `true` only for a rest the walk accepts, and
+//! `false` for one the walk refuses or that it leaves to the walk (`\u`
+//! escapes of surrogates): the caller then walks the record again, for
+//! the verdict and the error the walk would give.
+
+use super::{blank, number, ws, Frame, MAX_DEPTH};
+use crate::backend::matcher::blocks::Tokens;
+
+/// The token stream with the current block's bits in a local (a register
+/// in the loop, where [`Tokens::next`] would read and write memory).
+struct Cursor<'t, 'b> {
+    t: &'t mut Tokens<'b>,
+    cur: u64,
+    base: usize,
+}
+
+impl Cursor<'_, '_> {
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.cur == 0 {
+            (self.cur, self.base) = self.t.word()?;
+        }
+        let p = self.cur.trailing_zeros() as usize;
+        self.cur &= self.cur - 1;
+        Some(self.base + p)
+    }
+}
+
+/// What the rest of a record may hold at the next token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// A `,` or the innermost container's closing bracket.
+    Sep,
+    /// A key (after a `,` in an object).
+    Key,
+    /// A key or `}` (after `{`).
+    KeyOrClose,
+    /// The `:` after a key.
+    Colon,
+    /// A value (after `:`, or a `,` in an array).
+    Value,
+    /// A value or `]` (after `[`).
+    ValueOrClose,
+}
+
+/// Whether the rest of record `b` is valid: after a value that ends before
+/// `at`, inside the containers of `stack` (not empty), with `q` the token
+/// after that value.
+pub(super) fn rest_is_valid(
+    t: &mut Tokens,
+    b: &[u8],
+    stack: &mut Vec<Frame>,
+    mut at: usize,
+    q: Option<usize>,
+) -> bool {
+    let mut t = Cursor { t, cur: 0, base: 0 };
+    let mut next = Next::Sep;
+    let mut token = q;
+    loop {
+        let Some(p) = token else {
+            return false;
+        };
+        let Some(&c) = b.get(p) else {
+            return false;
+        };
+        let gap = blank(b, at, p);
+        match next {
+            Next::Sep => {
+                let Some(top) = stack.last() else {
+                    return false;
+                };
+                match c {
+                    b',' if gap => {
+                        next = if top.object { Next::Key } else { Next::Value };
+                    }
+                    b'}' | b']' if gap && (c == b'}') == top.object => {
+                        stack.pop();
+                        if stack.is_empty() {
+                            return ws(b, p + 1) == b.len();
+                        }
+                    }
+                    _ => return false,
+                }
+                at = p + 1;
+            }
+            Next::Key | Next::KeyOrClose if gap => match c {
+                b'"' => {
+                    let Some(end) = string_end(&mut t, b) else {
+                        return false;
+                    };
+                    at = end + 1;
+                    next = Next::Colon;
+                }
+                b'}' if next == Next::KeyOrClose => {
+                    next = Next::Sep;
+                    continue;
+                }
+                _ => return false,
+            },
+            Next::Colon if gap && c == b':' => {
+                at = p + 1;
+                next = Next::Value;
+            }
+            Next::Value | Next::ValueOrClose if gap => match c {
+                b'"' => {
+                    let Some(end) = string_end(&mut t, b) else {
+                        return false;
+                    };
+                    at = end + 1;
+                    next = Next::Sep;
+                }
+                b'{' | b'[' => {
+                    if stack.len() >= MAX_DEPTH {
+                        return false;
+                    }
+                    let object = c == b'{';
+                    stack.push(Frame {
+                        object,
+                        path_len: 0,
+                    });
+                    at = p + 1;
+                    next = if object {
+                        Next::KeyOrClose
+                    } else {
+                        Next::ValueOrClose
+                    };
+                }
+                b']' if next == Next::ValueOrClose => {
+                    next = Next::Sep;
+                    continue;
+                }
+                _ => return false,
+            },
+            Next::Value | Next::ValueOrClose => {
+                // A scalar before this token, which then follows it.
+                let Some(end) = scalar_end(b, ws(b, at)) else {
+                    return false;
+                };
+                at = end;
+                next = Next::Sep;
+                continue;
+            }
+            Next::Key | Next::KeyOrClose | Next::Colon => return false,
+        }
+        token = t.next();
+    }
+}
+
+/// The closing quote of the string whose opening quote was the last token:
+/// `None` for a control byte, an invalid escape, a `\u` escape of a
+/// surrogate (left to the walk), or the end of the record.
+#[inline(always)]
+fn string_end(t: &mut Cursor, b: &[u8]) -> Option<usize> {
+    loop {
+        let p = t.next()?;
+        match *b.get(p)? {
+            b'"' => return Some(p),
+            b'\\' => match b.get(p + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                b'u' => {
+                    let h = b.get(p + 2..p + 6)?;
+                    let surrogate = matches!(h[0], b'd' | b'D')
+                        && matches!(h[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F');
+                    if surrogate || !h.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                }
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+}
+
+/// The end of the scalar at `v` (`true`, `false`, `null` or a number).
+#[inline]
+fn scalar_end(b: &[u8], v: usize) -> Option<usize> {
+    match b.get(v)? {
+        b't' if b[v..].starts_with(b"true") => Some(v + 4),
+        b'f' if b[v..].starts_with(b"false") => Some(v + 5),
+        b'n' if b[v..].starts_with(b"null") => Some(v + 4),
+        c if *c == b'-' || c.is_ascii_digit() => number(b, v).ok(),
+        _ => None,
+    }
+}
