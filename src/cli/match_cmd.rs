@@ -107,7 +107,7 @@ pub fn run(a: Args) -> i32 {
     for (path, d) in &loaded.file_errors {
         eprintln!("{path}: {}", d.message);
     }
-    let mut rules = Vec::new();
+    let mut rules = Vec::with_capacity(loaded.rules.len());
     let mut load_errors = 0;
     for l in &mut loaded.rules {
         let errors = l.has_errors();

@@ -38,6 +38,7 @@ use crate::span::Span;
 use fields::{EventView, FieldTable};
 use pred::{Ctx, Node, Refusal};
 use prefilter::{Scratch, DECIDED};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use route::{Router, SysmonId};
 use state::Stateful;
 use std::collections::HashSet;
@@ -343,6 +344,9 @@ impl Engine {
             }
         };
         let stateful = out.iter().any(|r| matches!(r.kind, Kind::Stateful(_)));
+        // The filters are copies (with their sources folded in): freed on
+        // every core, as they were made.
+        filters.into_par_iter().for_each(drop);
         (
             Engine {
                 fields,
