@@ -216,7 +216,10 @@ fn parse_with<'a, W>(
             let validate_only = enough.get();
             let (k, close) = string_at(&mut t, s, open, !validate_only, None)?;
             if !validate_only {
-                path.truncate(top.1);
+                // (A top-level key leaves `path` empty: nothing to cut.)
+                if path.len() > top.1 {
+                    path.truncate(top.1);
+                }
                 match k {
                     Cow::Borrowed(k) if top.1 == 0 => key = Some(k),
                     k => {
