@@ -534,7 +534,7 @@ mod tests {
             return;
         }
         let mut next = crate::backend::matcher::xorshift(0x0bad_5eed_1234_5678);
-        const BYTES: &[u8] = b"{}[]:,\"\\\\\\ ax\t\x01";
+        const BYTES: &[u8] = b"{}[]:,\"\\\\\\ ax\t\x01\x1f\x20";
         for _ in 0..5_000 {
             let len = (next() % 400) as usize;
             let text: Vec<u8> = (0..len)
