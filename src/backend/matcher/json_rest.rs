@@ -89,11 +89,14 @@ pub(super) fn rest_is_valid(
             }
             Next::Key | Next::KeyOrClose if gap => match c {
                 b'"' => {
-                    let Some(end) = string_end(&mut t, b) else {
-                        return false;
+                    // Compact members, `"key":"value",`, one step each;
+                    // at the first token that differs, the state the
+                    // steps above would be in, with that token.
+                    (next, at, token) = match members(&mut t, b) {
+                        Some(state) => state,
+                        None => return false,
                     };
-                    at = end + 1;
-                    next = Next::Colon;
+                    continue;
                 }
                 b'}' if next == Next::KeyOrClose => {
                     next = Next::Sep;
@@ -147,6 +150,36 @@ pub(super) fn rest_is_valid(
             Next::Key | Next::KeyOrClose | Next::Colon => return false,
         }
         token = t.next();
+    }
+}
+
+/// Compact members of an object, `"key":"value",` one after another, from
+/// the opening quote of a key (the last token): where they stop, the state
+/// [`rest_is_valid`] would be in after the same tokens (what comes next,
+/// the end of the last byte read, the token not yet judged); `None` for a
+/// string [`string_end`] refuses.
+#[inline(always)]
+fn members(t: &mut Cursor, b: &[u8]) -> Option<(Next, usize, Option<usize>)> {
+    let is = |p: Option<usize>, at: usize, c: u8| p == Some(at) && b.get(at) == Some(&c);
+    loop {
+        let end = string_end(t, b)?;
+        let colon = t.next();
+        if !is(colon, end + 1, b':') {
+            return Some((Next::Colon, end + 1, colon));
+        }
+        let value = t.next();
+        if !is(value, end + 2, b'"') {
+            return Some((Next::Value, end + 2, value));
+        }
+        let end = string_end(t, b)?;
+        let sep = t.next();
+        if !is(sep, end + 1, b',') {
+            return Some((Next::Sep, end + 1, sep));
+        }
+        let key = t.next();
+        if !is(key, end + 2, b'"') {
+            return Some((Next::Key, end + 2, key));
+        }
     }
 }
 
