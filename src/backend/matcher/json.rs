@@ -216,7 +216,8 @@ fn parse_with<'a, W>(
             let validate_only = enough.get();
             let (k, close) = string_at(&mut t, s, open, !validate_only, None)?;
             if !validate_only {
-                // (A top-level key leaves `path` empty: nothing to cut.)
+                // Nothing to cut when `path` already ends at this level
+                // (after a member whose value was not a container).
                 if path.len() > top.1 {
                     path.truncate(top.1);
                 }
