@@ -480,6 +480,7 @@ impl<'v, 'a> Iterator for Values<'v, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::span::Span;
 
     /// The word compare of keys says what `==` says: for every length up
     /// to 40, a key against itself, against itself with any one byte
@@ -499,7 +500,6 @@ mod tests {
             assert!(!same_key(&a, &longer) && !same_key(&longer, &a), "{n}");
         }
     }
-    use crate::span::Span;
 
     /// Keys are routed by name whatever the last event's keys were, on
     /// this table or another, and after the table routes a new path.
