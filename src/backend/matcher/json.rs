@@ -273,18 +273,7 @@ fn parse_with<'a, W>(
             _ => {
                 // A scalar, before the token `q` (a `,` or closing bracket
                 // when the record is valid).
-                let v = ws(b, at);
-                let (leaf, end) = match b.get(v) {
-                    None => return err(v, "unexpected end of record"),
-                    Some(b't') if b[v..].starts_with(b"true") => (Leaf::Bool(true), v + 4),
-                    Some(b'f') if b[v..].starts_with(b"false") => (Leaf::Bool(false), v + 5),
-                    Some(b'n') if b[v..].starts_with(b"null") => (Leaf::Null, v + 4),
-                    Some(c) if *c == b'-' || c.is_ascii_digit() => {
-                        let end = number(b, v)?;
-                        (Leaf::Num(&s[v..end]), end)
-                    }
-                    Some(_) => return err(v, "expected a JSON value"),
-                };
+                let (leaf, end) = scalar(s, ws(b, at))?;
                 let name = key.unwrap_or(path);
                 if let Some(w) = want(name) {
                     f(name, w, leaf, in_array);
@@ -330,7 +319,7 @@ fn rest_of(
     at: usize,
     q: Option<usize>,
 ) -> Result<(), ParseError> {
-    if rest::rest_is_valid(t, s.as_bytes(), stack, at, q) {
+    if rest::rest_is_valid(t, s, stack, at, q) {
         Ok(())
     } else {
         recheck(s, tokens, path, stack)
@@ -431,6 +420,24 @@ fn ws(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The scalar at `v` (`true`, `false`, `null` or a number) and the
+/// position after it.
+#[inline]
+fn scalar(s: &str, v: usize) -> Result<(Leaf<'_>, usize), ParseError> {
+    let b = s.as_bytes();
+    Ok(match b.get(v) {
+        None => return err(v, "unexpected end of record"),
+        Some(b't') if b[v..].starts_with(b"true") => (Leaf::Bool(true), v + 4),
+        Some(b'f') if b[v..].starts_with(b"false") => (Leaf::Bool(false), v + 5),
+        Some(b'n') if b[v..].starts_with(b"null") => (Leaf::Null, v + 4),
+        Some(c) if *c == b'-' || c.is_ascii_digit() => {
+            let end = number(b, v)?;
+            (Leaf::Num(&s[v..end]), end)
+        }
+        Some(_) => return err(v, "expected a JSON value"),
+    })
 }
 
 fn number(b: &[u8], start: usize) -> Result<usize, ParseError> {

@@ -7,7 +7,7 @@
 //! escapes of surrogates): the caller then walks the record again, for
 //! the verdict and the error the walk would give.
 
-use super::{blank, number, ws, Frame, MAX_DEPTH};
+use super::{blank, hex4, scalar, ws, Frame, MAX_DEPTH};
 use crate::backend::matcher::blocks::Tokens;
 
 /// The token stream with the current block's bits in a local (a register
@@ -47,16 +47,17 @@ enum Next {
     ValueOrClose,
 }
 
-/// Whether the rest of record `b` is valid: after a value that ends before
+/// Whether the rest of record `s` is valid: after a value that ends before
 /// `at`, inside the containers of `stack` (not empty), with `q` the token
 /// after that value.
 pub(super) fn rest_is_valid(
     t: &mut Tokens,
-    b: &[u8],
+    s: &str,
     stack: &mut Vec<Frame>,
     mut at: usize,
     q: Option<usize>,
 ) -> bool {
+    let b = s.as_bytes();
     let mut t = Cursor { t, cur: 0, base: 0 };
     let mut next = Next::Sep;
     let mut token = q;
@@ -140,7 +141,7 @@ pub(super) fn rest_is_valid(
             },
             Next::Value | Next::ValueOrClose => {
                 // A scalar before this token, which then follows it.
-                let Some(end) = scalar_end(b, ws(b, at)) else {
+                let Ok((_, end)) = scalar(s, ws(b, at)) else {
                     return false;
                 };
                 at = end;
@@ -195,10 +196,8 @@ fn string_end(t: &mut Cursor, b: &[u8]) -> Option<usize> {
             b'\\' => match b.get(p + 1)? {
                 b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
                 b'u' => {
-                    let h = b.get(p + 2..p + 6)?;
-                    let surrogate = matches!(h[0], b'd' | b'D')
-                        && matches!(h[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F');
-                    if surrogate || !h.iter().all(u8::is_ascii_hexdigit) {
+                    let c = hex4(b, p + 2).ok()?;
+                    if (0xD800..0xE000).contains(&c) {
                         return None;
                     }
                 }
@@ -206,17 +205,5 @@ fn string_end(t: &mut Cursor, b: &[u8]) -> Option<usize> {
             },
             _ => return None,
         }
-    }
-}
-
-/// The end of the scalar at `v` (`true`, `false`, `null` or a number).
-#[inline]
-fn scalar_end(b: &[u8], v: usize) -> Option<usize> {
-    match b.get(v)? {
-        b't' if b[v..].starts_with(b"true") => Some(v + 4),
-        b'f' if b[v..].starts_with(b"false") => Some(v + 5),
-        b'n' if b[v..].starts_with(b"null") => Some(v + 4),
-        c if *c == b'-' || c.is_ascii_digit() => number(b, v).ok(),
-        _ => None,
     }
 }
