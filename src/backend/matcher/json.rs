@@ -60,6 +60,15 @@ fn err<T>(offset: usize, message: &str) -> Result<T, ParseError> {
     })
 }
 
+/// The kind of value the walk is at: a string (its opening quote), an
+/// object or array (its opening bracket; whether an object), or a scalar.
+#[derive(Clone, Copy)]
+enum Value {
+    Str(usize),
+    Open(usize, bool),
+    Scalar,
+}
+
 struct Frame {
     object: bool,
     path_len: usize,
@@ -237,31 +246,47 @@ fn parse_with<'a, W>(
             at = colon + 1;
             q = t.next();
         }
-        // A value at `at`; `q` is the next token.
+        // A value at `at`; `q` is the next token. `want` and `f` are
+        // called from one place each (the closures are then inlined here).
         let in_array = !top.0;
-        match q {
-            Some(o) if b[o] == b'"' && blank(b, at, o) => {
-                let name = key.unwrap_or(path);
-                let w = want(name);
-                let (v, close) = string_at(&mut t, s, o, w.is_some(), arena)?;
-                if let Some(w) = w {
-                    f(name, w, Leaf::Str(v), in_array);
-                }
-                at = close + 1;
-            }
+        let value = match q {
+            Some(o) if b[o] == b'"' && blank(b, at, o) => Value::Str(o),
             Some(o) if matches!(b[o], b'{' | b'[') && blank(b, at, o) => {
                 if stack.len() >= MAX_DEPTH {
                     return err(o, "nesting deeper than 512 levels");
                 }
-                if let Some(k) = key {
+                if let Some(k) = key.take() {
                     path.push_str(k);
                 }
-                let object = b[o] == b'{';
-                if object {
-                    if let Some(w) = want(path) {
-                        f(path, w, Leaf::Object, in_array);
-                    }
-                }
+                Value::Open(o, b[o] == b'{')
+            }
+            _ => Value::Scalar,
+        };
+        let name = key.unwrap_or(path);
+        let w = match value {
+            Value::Open(_, false) => None,
+            _ => want(name),
+        };
+        let leaf = match value {
+            Value::Str(o) => {
+                let (v, close) = string_at(&mut t, s, o, w.is_some(), arena)?;
+                at = close + 1;
+                Leaf::Str(v)
+            }
+            Value::Open(..) => Leaf::Object,
+            Value::Scalar => {
+                // Before the token `q` (a `,` or closing bracket when the
+                // record is valid).
+                let (leaf, end) = scalar(s, ws(b, at))?;
+                at = end;
+                leaf
+            }
+        };
+        if let Some(w) = w {
+            f(name, w, leaf, in_array);
+        }
+        match value {
+            Value::Open(o, object) => {
                 stack.push(Frame {
                     object,
                     path_len: path.len(),
@@ -270,15 +295,7 @@ fn parse_with<'a, W>(
                 opened = true;
                 continue 'member;
             }
-            _ => {
-                // A scalar, before the token `q` (a `,` or closing bracket
-                // when the record is valid).
-                let (leaf, end) = scalar(s, ws(b, at))?;
-                let name = key.unwrap_or(path);
-                if let Some(w) = want(name) {
-                    f(name, w, leaf, in_array);
-                }
-                at = end;
+            Value::Scalar => {
                 if fast_rest && enough.get() {
                     return rest_of(s, tokens, &mut t, path, stack, at, q);
                 }
@@ -291,6 +308,7 @@ fn parse_with<'a, W>(
                 opened = false;
                 continue 'member;
             }
+            Value::Str(_) => {}
         }
         if fast_rest && enough.get() {
             let q = t.next();
