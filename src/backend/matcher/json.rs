@@ -156,6 +156,9 @@ thread_local! {
 
 #[path = "json_rest.rs"]
 mod rest;
+#[path = "json_str.rs"]
+mod strs;
+use strs::{escaped_string, hex4};
 
 thread_local! {
     static BUFS: Cell<(String, Vec<Frame>)> = Cell::default();
@@ -496,39 +499,6 @@ fn number(b: &[u8], start: usize) -> Result<usize, ParseError> {
     Ok(i)
 }
 
-/// A decoded string being built: on the heap, or in an arena.
-enum Owned<'a> {
-    Heap(String),
-    Arena(bumpalo::collections::String<'a>),
-}
-
-impl<'a> Owned<'a> {
-    fn new(cap: usize, arena: Option<&'a Bump>) -> Owned<'a> {
-        match arena {
-            Some(a) => Owned::Arena(bumpalo::collections::String::with_capacity_in(cap, a)),
-            None => Owned::Heap(String::with_capacity(cap)),
-        }
-    }
-    fn push_str(&mut self, t: &str) {
-        match self {
-            Owned::Heap(s) => s.push_str(t),
-            Owned::Arena(s) => s.push_str(t),
-        }
-    }
-    fn push(&mut self, c: char) {
-        match self {
-            Owned::Heap(s) => s.push(c),
-            Owned::Arena(s) => s.push(c),
-        }
-    }
-    fn done(self) -> Cow<'a, str> {
-        match self {
-            Owned::Heap(s) => Cow::Owned(s),
-            Owned::Arena(s) => Cow::Borrowed(s.into_bump_str()),
-        }
-    }
-}
-
 /// The string whose opening quote, at `open`, is the token `t` gave last:
 /// its value (decoded when `decode`, into `arena` when one is given; else
 /// only validated) and the position of its closing quote. Most strings
@@ -544,94 +514,6 @@ fn string_at<'a>(
     match t.next() {
         Some(p) if s.as_bytes()[p] == b'"' => Ok((Cow::Borrowed(&s[open + 1..p]), p)),
         p => escaped_string(t, s, open, p, decode, arena),
-    }
-}
-
-/// [`string_at`] past its first token `first`, not a closing quote: the
-/// tokens inside are escapes and control bytes, the runs between them are
-/// copied whole.
-#[inline(never)]
-fn escaped_string<'a>(
-    t: &mut Tokens,
-    s: &'a str,
-    open: usize,
-    first: Option<usize>,
-    decode: bool,
-    arena: Option<&'a Bump>,
-) -> Result<(Cow<'a, str>, usize), ParseError> {
-    let b = s.as_bytes();
-    let mut owned: Option<Owned<'a>> = None;
-    let mut seg = open + 1;
-    let mut token = first;
-    loop {
-        let Some(p) = token else {
-            return err(open, "unterminated string");
-        };
-        match b[p] {
-            b'"' => {
-                return Ok(match owned {
-                    None => (Cow::Borrowed(&s[seg..p]), p),
-                    Some(mut o) => {
-                        o.push_str(&s[seg..p]);
-                        (o.done(), p)
-                    }
-                });
-            }
-            b'\\' => {}
-            _ => return err(p, "control character in a string"),
-        }
-        // The token after this escape (the low half's, after a high
-        // surrogate's: skipped below).
-        token = t.next();
-        let Some(&e) = b.get(p + 1) else {
-            return err(open, "unterminated string");
-        };
-        let mut next = p + 2;
-        let c = match e {
-            b'"' | b'\\' | b'/' => {
-                if decode {
-                    let o = owned.get_or_insert_with(|| Owned::new(p - seg + 32, arena));
-                    o.push_str(&s[seg..p]);
-                }
-                // The escaped character as written starts the next run
-                // (one copy per escape in Windows paths, not two).
-                seg = p + 1;
-                continue;
-            }
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let hi = hex4(b, p + 2)?;
-                next = p + 6;
-                let c = if (0xD800..0xDC00).contains(&hi)
-                    && b.get(next) == Some(&b'\\')
-                    && b.get(next + 1) == Some(&b'u')
-                {
-                    let lo = hex4(b, next + 2)?;
-                    if (0xDC00..0xE000).contains(&lo) {
-                        // `token` is the low half's backslash.
-                        token = t.next();
-                        next += 6;
-                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
-                    } else {
-                        None
-                    }
-                } else {
-                    char::from_u32(hi)
-                };
-                c.unwrap_or('\u{FFFD}')
-            }
-            _ => return err(p, "invalid escape in a string"),
-        };
-        if decode {
-            let o = owned.get_or_insert_with(|| Owned::new(p - seg + 32, arena));
-            o.push_str(&s[seg..p]);
-            o.push(c);
-        }
-        seg = next;
     }
 }
 
@@ -674,19 +556,6 @@ const STOP: [bool; 256] = {
     t[b'\\' as usize] = true;
     t
 };
-
-/// The four hex digits of a `\u` escape at `i` (digits only:
-/// `u32::from_str_radix` would take a sign too).
-fn hex4(b: &[u8], i: usize) -> Result<u32, ParseError> {
-    let Some(h) = b.get(i..i + 4) else {
-        return err(i, "truncated \\u escape");
-    };
-    h.iter()
-        .try_fold(0, |n, &c| match (c as char).to_digit(16) {
-            Some(d) => Ok(n << 4 | d),
-            None => err(i, "invalid \\u escape"),
-        })
-}
 
 #[cfg(test)]
 #[path = "json_tests.rs"]

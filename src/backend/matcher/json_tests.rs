@@ -8,6 +8,23 @@ fn flat(s: &str) -> Vec<(String, Leaf<'_>)> {
     out
 }
 
+/// The leaves of `s` with strings decoded into an arena (the matcher's
+/// way: strings of simple escapes take `strs::compact` there), as owned
+/// text, or the error.
+fn flat_in_arena(s: &str) -> Result<Vec<(String, Option<String>)>, ParseError> {
+    let arena = Bump::new();
+    let mut out = Vec::new();
+    parse_routed_in(
+        s,
+        None,
+        Some(&arena),
+        &Cell::new(false),
+        |_| Some(()),
+        |p, (), l, _| out.push((p.to_string(), l.text().map(|t| t.into_owned()))),
+    )?;
+    Ok(out)
+}
+
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
@@ -62,6 +79,8 @@ fn strings_agree_with_serde_json() {
     const PIECES: &[&str] = &[
         "a",
         "abcdefgh",
+        "abcdefghijklmnop",
+        "abcdefghijklmnopq",
         "é",
         "\\\\",
         "\\\"",
@@ -91,6 +110,16 @@ fn strings_agree_with_serde_json() {
             serde_json::from_str(&rec);
         let mut got = Vec::new();
         let r = parse_flat(&rec, &mut |p, l, _| got.push((p.to_string(), l)));
+        // Decoded into an arena: the same leaves, or an error too.
+        let texts = |g: &[(String, Leaf)]| -> Vec<(String, Option<String>)> {
+            g.iter()
+                .map(|(p, l)| (p.clone(), l.text().map(|t| t.into_owned())))
+                .collect()
+        };
+        match flat_in_arena(&rec) {
+            Ok(a) => assert_eq!(Ok(a), r.clone().map(|()| texts(&got)), "{rec}"),
+            Err(e) => assert_eq!(Err(e), r.clone(), "{rec}"),
+        }
         match want {
             Ok(w) => {
                 assert!(r.is_ok(), "{rec}: {r:?}");
@@ -117,6 +146,8 @@ fn strings_agree_with_serde_json() {
 fn decodes_as_serde_json(rec: &str) {
     let want: std::collections::HashMap<String, String> = serde_json::from_str(rec).unwrap();
     assert_eq!(flat(rec)[0].1, Leaf::Str(want["p"].clone().into()), "{rec}");
+    let in_arena = flat_in_arena(rec).unwrap();
+    assert_eq!(in_arena[0].1.as_deref(), Some(want["p"].as_str()), "{rec}");
 }
 
 #[test]
@@ -149,6 +180,26 @@ fn escapes_decode() {
             format!(r#"{{"p":"{body}","q":"{}"}}"#, "y".repeat(run)),
         ] {
             decodes_as_serde_json(&rec);
+        }
+    }
+    // Simple escapes only (`\\`, `\"`, `\/`): runs of every length up to
+    // 40 bytes between them (the short ones moved 16 bytes at a time), the
+    // string at the record's end or not; more of them than the fast path
+    // notes (32), and a general escape after them.
+    for run in 0..40 {
+        let x = "x".repeat(run);
+        for n in [1, 2, 5, 31, 32, 33, 70] {
+            let body: String = (0..n)
+                .map(|i| format!("{x}{}", [r"\\", r#"\""#, r"\/"][i % 3]))
+                .collect();
+            for tail in ["", "é", r"\n", r"\u00e9y"] {
+                for rec in [
+                    format!(r#"{{"p":"{body}{x}{tail}"}}"#),
+                    format!(r#"{{"p":"{body}{tail}","q":"{x}"}}"#),
+                ] {
+                    decodes_as_serde_json(&rec);
+                }
+            }
         }
     }
     assert!(parse_flat(r#"{"a":1,}"#, &mut |_, _, _| {}).is_err());
