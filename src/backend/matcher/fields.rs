@@ -248,10 +248,10 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
 
 /// One event as the rules see it: the leaves of every field they read.
 pub struct EventView<'a> {
+    /// Per field: its last value in `vals` (`NONE`: none).
     head: Vec<u32>,
-    leaves: Vec<Leaf<'a>>,
-    /// (leaf index, from an array, next entry of the same field).
-    vals: Vec<(u32, bool, u32)>,
+    /// The values of every field, each with the field's value before it.
+    vals: Vec<Val<'a>>,
     /// Every string of the event (only when keyword searches need them).
     pub strings: Vec<Leaf<'a>>,
     /// Values were no longer collected after some point (`parse_gated`).
@@ -263,13 +263,20 @@ pub struct EventView<'a> {
 
 const NONE: u32 = u32::MAX;
 
+/// A value of a field: the leaf (a leaf that feeds several fields is in
+/// each), whether it came from an array, and the field's value before it.
+struct Val<'a> {
+    leaf: Leaf<'a>,
+    next: u32,
+    in_array: bool,
+}
+
 /// The vectors of a dropped view, kept per thread for the next one: an
 /// event then costs no allocation for its view.
 #[derive(Default)]
 struct Spare {
     head: Vec<u32>,
-    leaves: Vec<Leaf<'static>>,
-    vals: Vec<(u32, bool, u32)>,
+    vals: Vec<Val<'static>>,
     strings: Vec<Leaf<'static>>,
 }
 
@@ -277,15 +284,21 @@ thread_local! {
     static SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::default();
 }
 
-/// An emptied vector of leaves of any lifetime, same allocation (an
-/// in-place collect of nothing keeps the buffer; `filter` could not change
-/// the lifetime). `owned`: some leaf may own heap memory.
+/// Whether a leaf owns heap memory (a string decoded on the heap).
+fn owns(l: &Leaf) -> bool {
+    matches!(l, Leaf::Str(Cow::Owned(_)))
+}
+
+/// An emptied vector of leaves (or values) of any lifetime, same
+/// allocation (an in-place collect of nothing keeps the buffer; `filter`
+/// could not change the lifetime). `owned`: some leaf may own heap memory
+/// (`leaf_of`: an element's leaf, for the check of that).
 #[allow(clippy::unnecessary_filter_map)]
-fn relabel<'b>(mut v: Vec<Leaf<'_>>, owned: bool) -> Vec<Leaf<'b>> {
+fn relabel<T, U>(mut v: Vec<T>, owned: bool, leaf_of: impl Fn(&T) -> &Leaf) -> Vec<U> {
     if owned {
         v.clear();
     } else {
-        debug_assert!(v.iter().all(|l| !matches!(l, Leaf::Str(Cow::Owned(_)))));
+        debug_assert!(v.iter().all(|x| !owns(leaf_of(x))));
         // SAFETY: a length of 0 is within the capacity and exposes no
         // element. The leaves are not dropped, which leaks nothing: none
         // owns memory (strings borrow from the record or the arena). This
@@ -299,14 +312,13 @@ impl Drop for EventView<'_> {
     fn drop(&mut self) {
         let spare = Spare {
             head: std::mem::take(&mut self.head),
-            leaves: relabel(std::mem::take(&mut self.leaves), self.owned),
-            vals: std::mem::take(&mut self.vals),
-            strings: relabel(std::mem::take(&mut self.strings), self.owned),
+            vals: relabel(std::mem::take(&mut self.vals), self.owned, |v| &v.leaf),
+            strings: relabel(std::mem::take(&mut self.strings), self.owned, |l| l),
         };
         // A thread evaluating nested views keeps the larger buffers.
         let _ = SPARE.try_with(|s| {
             if let Ok(mut s) = s.try_borrow_mut() {
-                if s.leaves.capacity() <= spare.leaves.capacity() {
+                if s.vals.capacity() <= spare.vals.capacity() {
                     *s = spare;
                 }
             }
@@ -324,13 +336,11 @@ impl<'a> EventView<'a> {
             .unwrap_or_default();
         s.head.clear();
         s.head.resize(fields, NONE);
-        s.vals.clear();
         EventView {
             head: s.head,
             // Emptied when they were spared.
-            leaves: relabel(s.leaves, false),
-            vals: s.vals,
-            strings: relabel(s.strings, false),
+            vals: relabel(s.vals, false, |v| &v.leaf),
+            strings: relabel(s.strings, false, |l| l),
             closed: false,
             owned: false,
         }
@@ -407,10 +417,12 @@ impl<'a> EventView<'a> {
                     v.strings.push(leaf.clone());
                 }
                 if let Some(ids) = ids {
-                    let li = v.leaves.len() as u32;
-                    v.leaves.push(leaf);
-                    for id in ids {
-                        v.link(*id, li, in_array);
+                    // A leaf is in every field it feeds (most feed one).
+                    if let [rest @ .., last] = ids {
+                        for id in rest {
+                            v.link(*id, leaf.clone(), in_array);
+                        }
+                        v.link(*last, leaf, in_array);
                     }
                     if done(&v) {
                         closed.set(true);
@@ -430,16 +442,18 @@ impl<'a> EventView<'a> {
     }
 
     pub fn push(&mut self, id: FieldId, leaf: Leaf<'a>, in_array: bool) {
-        self.owned |= matches!(leaf, Leaf::Str(Cow::Owned(_)));
-        let li = self.leaves.len() as u32;
-        self.leaves.push(leaf);
-        self.link(id, li, in_array);
+        self.owned |= owns(&leaf);
+        self.link(id, leaf, in_array);
     }
 
-    fn link(&mut self, id: FieldId, leaf: u32, in_array: bool) {
+    fn link(&mut self, id: FieldId, leaf: Leaf<'a>, in_array: bool) {
         let idx = self.vals.len() as u32;
         let next = self.head[id as usize];
-        self.vals.push((leaf, in_array, next));
+        self.vals.push(Val {
+            leaf,
+            next,
+            in_array,
+        });
         self.head[id as usize] = idx;
     }
 
@@ -471,9 +485,9 @@ impl<'v, 'a> Iterator for Values<'v, 'a> {
         if self.at == NONE {
             return None;
         }
-        let (l, arr, next) = self.view.vals[self.at as usize];
-        self.at = next;
-        Some((&self.view.leaves[l as usize], arr))
+        let v = &self.view.vals[self.at as usize];
+        self.at = v.next;
+        Some((&v.leaf, v.in_array))
     }
 }
 
@@ -525,6 +539,36 @@ mod tests {
         assert_eq!(texts(&t, r#"{"c":"3","b":"2"}"#, b), ["2"]);
         let c = t.intern_plain("c");
         assert_eq!(texts(&t, r#"{"c":"3","b":"2"}"#, c), ["3"]);
+    }
+
+    /// A leaf that feeds several fields (here `Image` as written and as a
+    /// Sigma field, and `process_name` as a plain and a CIM field) is a
+    /// value of each, with its array flag, and only there.
+    #[test]
+    fn a_leaf_feeds_every_field_of_its_path() {
+        let mut t = FieldTable::new();
+        let plain = t.intern_plain("Image");
+        let sigma = t.intern(&FieldRef::new("Image", FieldScheme::Sigma, Span::default()));
+        let pn = t.intern_plain("process_name");
+        let cim = t.intern(&FieldRef::new(
+            "Processes.process_name",
+            FieldScheme::Cim,
+            Span::default(),
+        ));
+        let other = t.intern_plain("User");
+        let e = r#"{"Image":"x.exe","process_name":["a","b"]}"#;
+        let v = EventView::parse(&t, e).unwrap();
+        let vals = |id| -> Vec<(String, bool)> {
+            v.values(id)
+                .map(|(l, arr)| (l.text().unwrap().into_owned(), arr))
+                .collect()
+        };
+        assert_eq!(vals(plain), [("x.exe".to_string(), false)]);
+        assert_eq!(vals(sigma), [("x.exe".to_string(), false)]);
+        let ab = [("b".to_string(), true), ("a".to_string(), true)];
+        assert_eq!(vals(pn), ab);
+        assert_eq!(vals(cim), ab);
+        assert!(vals(other).is_empty());
     }
 
     #[test]
