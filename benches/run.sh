@@ -9,7 +9,8 @@
 # and, siemc only (no peer reads Elastic rules), ECS process events with the
 # dev corpus's Elastic Windows rules and with the project's rules/elastic.
 # Times are wall clock of the whole command (rule loading included), best of
-# $RUNS runs. Prints a markdown table at the end.
+# $RUNS runs; siemc's and rsigma's runs alternate. Prints a markdown table
+# at the end.
 #
 # usage: benches/run.sh [EVENTS=200000] [RUNS=1]
 # needs: SIEMC_CORPORA (the dev corpora root), python3, cargo (network once,
@@ -47,14 +48,28 @@ rm -rf "$EW"; mkdir -p "$EW"
 cp "$CORPORA"/elastic/rules/windows/*.toml "$EW/"
 
 now() { date +%s.%N; }
+best() { python3 -c "import sys;a=float(sys.argv[2])-float(sys.argv[1]);b=sys.argv[3];print(a if b=='' else min(a,float(b)))" "$@"; }
 # best wall time of RUNS runs of a command; its stdout goes to $2
 timeit() {
-  local best="" out=$1; shift
+  local b="" out=$1; shift
   for _ in $(seq "$RUNS"); do
     local t0 t1; t0=$(now); "$@" > "$out" 2> "$out.err" || true; t1=$(now)
-    best=$(python3 -c "import sys;a=float(sys.argv[2])-float(sys.argv[1]);b=sys.argv[3];print(a if b=='' else min(a,float(b)))" "$t0" "$t1" "$best")
+    b=$(best "$t0" "$t1" "$b")
   done
-  echo "$best"
+  echo "$b"
+}
+# siemc and rsigma, RUNS runs each, alternating (the machine's speed drifts
+# over seconds: both tools meet the same drift); sets SS and RS, the best
+# wall times
+timepair() {
+  local set=$1 events=$2 t0 t1
+  SS=""; RS=""
+  for _ in $(seq "$RUNS"); do
+    t0=$(now); "$SIEMC" match --quiet --rules "$set" --events "$events" > "$OUT/siemc.out" 2> "$OUT/siemc.out.err" || true; t1=$(now)
+    SS=$(best "$t0" "$t1" "$SS")
+    t0=$(now); "$RSIGMA" engine eval --quiet --output-format ndjson --rules "$set" --event "@$events" > "$OUT/rsigma.out" 2> "$OUT/rsigma.out.err" || true; t1=$(now)
+    RS=$(best "$t0" "$t1" "$RS")
+  done
 }
 rate() { python3 -c "import sys;print('%.0f'%(float(sys.argv[1])/float(sys.argv[2])))" "$@"; }
 mbs() { python3 -c "import sys;print('%.1f'%(float(sys.argv[1])/float(sys.argv[2])/1e6))" "$@"; }
@@ -69,9 +84,9 @@ for shape in sysmon sysmon-pc; do
   EVENTS=$(gen $shape); BYTES=$(stat -c %s "$EVENTS")
   for set in "$R1" "$R100" "$ALL"; do
     n=$(ls "$set" | wc -l)
-    ss=$(timeit "$OUT/siemc.out" "$SIEMC" match --quiet --rules "$set" --events "$EVENTS")
+    timepair "$set" "$EVENTS"
+    ss=$SS; rs=$RS
     sa=$(wc -l < "$OUT/siemc.out")
-    rs=$(timeit "$OUT/rsigma.out" "$RSIGMA" engine eval --quiet --output-format ndjson --rules "$set" --event "@$EVENTS")
     ra=$(grep -c . "$OUT/rsigma.out" || true)
     printf '%-10s %-6s %-7s %8.2f %10s %8s %8s\n' $shape "$n" siemc "$ss" "$(rate "$N" "$ss")" "$(mbs "$BYTES" "$ss")" "$sa"
     printf '%-10s %-6s %-7s %8.2f %10s %8s %8s\n' $shape "$n" rsigma "$rs" "$(rate "$N" "$rs")" "$(mbs "$BYTES" "$rs")" "$ra"
