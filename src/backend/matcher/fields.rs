@@ -446,6 +446,7 @@ impl<'a> EventView<'a> {
         self.link(id, leaf, in_array);
     }
 
+    #[inline(always)]
     fn link(&mut self, id: FieldId, leaf: Leaf<'a>, in_array: bool) {
         let idx = self.vals.len() as u32;
         let next = self.head[id as usize];
