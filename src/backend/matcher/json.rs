@@ -445,7 +445,7 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 
 /// The scalar at `v` (`true`, `false`, `null` or a number) and the
 /// position after it.
-#[inline]
+#[inline(always)]
 fn scalar(s: &str, v: usize) -> Result<(Leaf<'_>, usize), ParseError> {
     let b = s.as_bytes();
     Ok(match b.get(v) {
