@@ -93,17 +93,29 @@ pub(super) fn escaped_string<'a>(
     // The runs before `token`, for the general decoder.
     let mut owned: Option<Owned<'a>> = None;
     let mut seg = open + 1;
-    if decode {
-        for &p in &simple[..n] {
-            let p = p as usize;
-            let o = owned.get_or_insert_with(|| Owned::new(p - seg + 32, arena));
-            o.push_str(&s[seg..p]);
-            seg = p + 1;
-        }
-    } else if let Some(&p) = simple[..n].last() {
-        seg = p as usize + 1;
+    for &p in &simple[..n] {
+        simple_escape(&mut owned, &mut seg, s, p as usize, decode, arena);
     }
     general(t, s, open, token, decode, arena, owned, seg)
+}
+
+/// A simple escape at `p` for the general decoder: the run before it goes
+/// into `owned` (when decoding), and the escaped character as written
+/// starts the next run (one copy per escape in Windows paths, not two).
+#[inline]
+fn simple_escape<'a>(
+    owned: &mut Option<Owned<'a>>,
+    seg: &mut usize,
+    s: &str,
+    p: usize,
+    decode: bool,
+    arena: Option<&'a Bump>,
+) {
+    if decode {
+        let o = owned.get_or_insert_with(|| Owned::new(p - *seg + 32, arena));
+        o.push_str(&s[*seg..p]);
+    }
+    *seg = p + 1;
 }
 
 /// The value of a string of only simple escapes, whose opening and closing
@@ -179,13 +191,7 @@ fn general<'a>(
         let mut next = p + 2;
         let c = match e {
             b'"' | b'\\' | b'/' => {
-                if decode {
-                    let o = owned.get_or_insert_with(|| Owned::new(p - seg + 32, arena));
-                    o.push_str(&s[seg..p]);
-                }
-                // The escaped character as written starts the next run
-                // (one copy per escape in Windows paths, not two).
-                seg = p + 1;
+                simple_escape(&mut owned, &mut seg, s, p, decode, arena);
                 continue;
             }
             b'b' => '\u{8}',
