@@ -481,14 +481,17 @@ impl Engine {
         // When every rule has a Sysmon category, an event of another
         // category is known from its first fields: the rest is only
         // validated (not decoded) and it has no candidates.
+        // The ID read then is passed on, not read again.
         let mut settled = !self.router.all_categorised();
+        let mut sysmon_id = None;
         let ev = EventView::parse_gated(&self.fields, text, Some(arena), tokens, |v| {
             if settled {
                 return false;
             }
             match self.router.rules_out(v) {
-                Some(out) => {
+                Some((id, out)) => {
                     settled = true;
+                    sysmon_id = Some(id);
                     out
                 }
                 None => false,
@@ -498,7 +501,7 @@ impl Engine {
         if ev.closed {
             cand.clear();
         } else {
-            self.router.candidates(&ev, scratch, cand);
+            self.router.candidates_of(&ev, sysmon_id, scratch, cand);
         }
         Ok(ev)
     }

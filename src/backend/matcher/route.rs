@@ -163,18 +163,18 @@ impl Router {
         !self.groups.is_empty() && self.groups.iter().all(|g| g.category.is_some())
     }
 
-    /// `Some(true)` when the event's Sysmon category is known (from the
-    /// values read so far) and no group takes it, `Some(false)` when known
-    /// and taken, `None` while unknown. Only for [`Router::all_categorised`]
-    /// rule sets.
-    pub fn rules_out(&self, ev: &EventView) -> Option<bool> {
+    /// The event's Sysmon ID (from the values read so far) with whether no
+    /// group takes it (`true`: the event can be dropped unread); `None`
+    /// while unknown. Only for [`Router::all_categorised`] rule sets.
+    pub fn rules_out(&self, ev: &EventView) -> Option<(u32, bool)> {
         let id = self.sysmon.of(ev)?;
-        Some(
+        Some((
+            id,
             !self
                 .groups
                 .iter()
                 .any(|g| Self::admits(g.category, Some(id))),
-        )
+        ))
     }
 
     /// Rules the index decides without evaluating them.
@@ -197,11 +197,23 @@ impl Router {
 
     /// The candidate rules of an event (engine indexes, sorted).
     pub fn candidates(&self, ev: &EventView, s: &mut Scratch, out: &mut Vec<u32>) {
+        self.candidates_of(ev, None, s, out);
+    }
+
+    /// [`Router::candidates`] of an event whose Sysmon ID is `known`
+    /// already (from [`Router::rules_out`]; `None`: read it here).
+    pub fn candidates_of(
+        &self,
+        ev: &EventView,
+        known: Option<u32>,
+        s: &mut Scratch,
+        out: &mut Vec<u32>,
+    ) {
         out.clear();
         // The same answer whatever else is in the rule set: a categorised rule
         // never meets a Sysmon event of another category.
         let id = if self.groups.iter().any(|g| g.category.is_some()) {
-            self.sysmon.of(ev)
+            known.or_else(|| self.sysmon.of(ev))
         } else {
             None
         };
@@ -259,6 +271,11 @@ mod tests {
         assert_eq!(run(evtx), vec![1, 2, 3]);
         assert_eq!(run(r#"{"EventID":7,"Channel":"System"}"#), vec![0, 1, 2, 3]);
         assert_eq!(run(r#"{"EventID":7}"#), vec![0, 1, 2, 3]);
+        let seven = format!(r#"{{"EventID":7,"Channel":"{ch}"}}"#);
+        let ev = EventView::parse(&t, &seven).unwrap();
+        // A known ID is taken as given, not read again.
+        router.candidates_of(&ev, Some(1), &mut s, &mut out);
+        assert_eq!(out, vec![0, 2, 3]);
     }
 }
 
@@ -280,9 +297,13 @@ mod single_group_tests {
         let ev = EventView::parse(&t, &file_event).unwrap();
         router.candidates(&ev, &mut s, &mut out);
         assert!(out.is_empty());
+        // `rules_out` tells the ID and that no group takes it.
+        assert_eq!(router.rules_out(&ev), Some((11, true)));
         let process_event = format!(r#"{{"EventID":1,"Channel":"{SYSMON_CHANNEL}"}}"#);
         let ev = EventView::parse(&t, &process_event).unwrap();
         router.candidates(&ev, &mut s, &mut out);
         assert_eq!(out, vec![0]);
+        assert_eq!(router.rules_out(&ev), Some((1, false)));
+        assert_eq!(router.rules_out(&EventView::parse(&t, "{}").unwrap()), None);
     }
 }
