@@ -266,3 +266,36 @@ fn match_alerts_on_a_live_stream_before_the_input_ends() {
         assert!(line.contains("\"event_index\":0"), "{threads}: {line}");
     }
 }
+
+/// A pretty-printed record (objects one after another, as evtx dumps
+/// write them) alerts as one NDJSON line: its line breaks become spaces,
+/// and the event in the alert is the record as read.
+#[test]
+fn match_writes_a_multi_line_record_as_one_line() {
+    let dir = std::env::temp_dir().join(format!("siemc-pretty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read_to_string(
+        "rules/sigma/proc_creation_win_mailbox_export_powershell.events.ndjson",
+    )
+    .unwrap();
+    let first: serde_json::Value = serde_json::from_str(good.lines().next().unwrap()).unwrap();
+    let pretty = serde_json::to_string_pretty(&first).unwrap();
+    assert!(pretty.contains('\n'));
+    let events = dir.join("pretty.json");
+    // Line ends of three kinds.
+    let crlf = pretty.replace('\n', "\r\n");
+    let cr = pretty.replace('\n', "\r");
+    std::fs::write(&events, format!("{crlf}\r\n{pretty}\n{cr}\r")).unwrap();
+    let mut args = mailbox_match("1").to_vec();
+    args.extend(["--events", events.to_str().unwrap()]);
+    let (code, out, err) = siemc(&args);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for l in lines {
+        assert!(!l.contains('\r'), "{l:?}");
+        let alert: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(alert["event"], first, "{l}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
