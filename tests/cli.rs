@@ -177,16 +177,22 @@ fn mailbox_match(threads: &str) -> [&str; 6] {
     ]
 }
 
-/// Stateless rule sets run on several threads: the output (alerts, event
-/// indexes, bad-record reports, in input order) is the same as on one.
-#[test]
-fn match_on_threads_gives_the_same_output_in_order() {
-    let dir = std::env::temp_dir().join(format!("siemc-threads-{}", std::process::id()));
+/// A fresh temporary directory for a test, and the mailbox rule's events.
+fn mailbox_events(test: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("siemc-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let good = std::fs::read_to_string(
         "rules/sigma/proc_creation_win_mailbox_export_powershell.events.ndjson",
     )
     .unwrap();
+    (dir, good)
+}
+
+/// Stateless rule sets run on several threads: the output (alerts, event
+/// indexes, bad-record reports, in input order) is the same as on one.
+#[test]
+fn match_on_threads_gives_the_same_output_in_order() {
+    let (dir, good) = mailbox_events("threads");
     // Enough records for many batches, with bad ones between them.
     let mut big = String::new();
     for i in 0..3000 {
@@ -272,12 +278,7 @@ fn match_alerts_on_a_live_stream_before_the_input_ends() {
 /// and the event in the alert is the record as read.
 #[test]
 fn match_writes_a_multi_line_record_as_one_line() {
-    let dir = std::env::temp_dir().join(format!("siemc-pretty-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let good = std::fs::read_to_string(
-        "rules/sigma/proc_creation_win_mailbox_export_powershell.events.ndjson",
-    )
-    .unwrap();
+    let (dir, good) = mailbox_events("pretty");
     let first: serde_json::Value = serde_json::from_str(good.lines().next().unwrap()).unwrap();
     let pretty = serde_json::to_string_pretty(&first).unwrap();
     assert!(pretty.contains('\n'));
