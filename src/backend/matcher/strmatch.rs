@@ -109,27 +109,50 @@ impl StrTest {
     }
 }
 
-/// An Aho-Corasick automaton over a needle set, built on first use.
+/// A substring search over a needle set, built on first use: `memchr`
+/// for one needle that case folding leaves as it is (one byte, or
+/// `memmem` for more), else an Aho-Corasick automaton. A single `\\` or
+/// `/` (rules on paths without a directory) is then one vectorised byte
+/// search, without the automaton's per-call setup.
 #[derive(Debug, Clone, Default)]
-pub struct LazyAc(OnceLock<Option<AhoCorasick>>);
+pub struct LazyAc(OnceLock<Search>);
+
+#[derive(Debug, Clone)]
+enum Search {
+    Byte(u8),
+    Bytes(Box<memchr::memmem::Finder<'static>>),
+    Ac(AhoCorasick),
+    /// The automaton could not be built (size limits).
+    Unbuilt,
+}
+
+impl Search {
+    fn new(needles: &[String], fold: bool) -> Search {
+        match needles {
+            [n] if !fold || !n.bytes().any(|c| c.is_ascii_alphabetic()) => match n.as_bytes() {
+                [b] => Search::Byte(*b),
+                b => Search::Bytes(Box::new(memchr::memmem::Finder::new(b).into_owned())),
+            },
+            // A contiguous NFA: fast to build and about as fast as a DFA on
+            // short values.
+            _ => AhoCorasick::builder()
+                .ascii_case_insensitive(fold)
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(needles)
+                .map_or(Search::Unbuilt, Search::Ac),
+        }
+    }
+}
 
 impl LazyAc {
     /// Whether `v` contains any needle (needles already folded when `fold`).
     fn is_match(&self, needles: &[String], fold: bool, v: &str) -> bool {
-        let ac = self.0.get_or_init(|| {
-            // A contiguous NFA: fast to build and about as fast as a DFA on
-            // short values.
-            AhoCorasick::builder()
-                .ascii_case_insensitive(fold)
-                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-                .build(needles)
-                .ok()
-        });
-        match ac {
-            Some(ac) => ac.is_match(v),
-            // The automaton could not be built (size limits): the same
-            // answer, needle by needle.
-            None => needles.iter().any(|n| {
+        match self.0.get_or_init(|| Search::new(needles, fold)) {
+            Search::Byte(b) => memchr::memchr(*b, v.as_bytes()).is_some(),
+            Search::Bytes(f) => f.find(v.as_bytes()).is_some(),
+            Search::Ac(ac) => ac.is_match(v),
+            // The same answer, needle by needle.
+            Search::Unbuilt => needles.iter().any(|n| {
                 if fold {
                     v.as_bytes()
                         .windows(n.len().max(1))
@@ -508,6 +531,55 @@ mod tests {
         assert!(m(&t, "xäbx"));
         let t = one("", Case::Sensitive);
         assert!(m(&t, "") && !m(&t, "x"));
+    }
+
+    /// Every kind of substring search (one byte, one needle, an automaton)
+    /// says what an automaton over the same needles says, with and without
+    /// case folding, on random values over a small alphabet.
+    #[test]
+    fn substring_searches_agree_with_the_automaton() {
+        let mut next = crate::backend::matcher::xorshift(0x9e37_79b9_7f4a_7c15);
+        let alphabet = b"\\/aAbB.-";
+        let mut word = |n: usize| -> String {
+            (0..n)
+                .map(|_| alphabet[next() as usize % alphabet.len()] as char)
+                .collect()
+        };
+        let sets: Vec<Vec<String>> = vec![
+            vec!["\\".into()],
+            vec!["/".into()],
+            vec!["\\.-".into()],
+            vec!["ab".into()],
+            vec!["a".into()],
+            vec!["\\".into(), "/".into()],
+            vec![String::new()],
+        ];
+        let mut kinds = [0usize; 3];
+        for needles in &sets {
+            for fold in [false, true] {
+                let kind = Search::new(needles, fold);
+                kinds[match kind {
+                    Search::Byte(_) => 0,
+                    Search::Bytes(_) => 1,
+                    _ => 2,
+                }] += 1;
+                let ac = AhoCorasick::builder()
+                    .ascii_case_insensitive(fold)
+                    .build(needles)
+                    .unwrap();
+                let lazy = LazyAc::default();
+                for n in 0..300 {
+                    let v = word(n % 12);
+                    assert_eq!(
+                        lazy.is_match(needles, fold, &v),
+                        ac.is_match(&v),
+                        "{needles:?} fold {fold} in {v:?}"
+                    );
+                }
+            }
+        }
+        // Each kind is met: one byte, one longer needle, the automaton.
+        assert!(kinds.iter().all(|&k| k > 0), "{kinds:?}");
     }
 
     #[test]
