@@ -39,10 +39,10 @@ pub enum StrTest {
         fold: bool,
     },
     /// Contains any of the needles (kept for code generation). The
-    /// automaton is built on first use: a rule set has thousands of these
+    /// search is built on first use: a rule set has thousands of these
     /// and the literal index means most are never run.
     Contains {
-        ac: LazyAc,
+        search: LazySearch,
         needles: Vec<String>,
         fold: bool,
         fold_unicode: bool,
@@ -92,15 +92,15 @@ impl StrTest {
                 }
             }
             StrTest::Contains {
-                ac,
+                search,
                 needles,
                 fold: f,
                 fold_unicode,
             } => {
                 if *fold_unicode && !v.is_ascii() {
-                    ac.is_match(needles, *f, fold(v).as_str())
+                    search.is_match(needles, *f, fold(v).as_str())
                 } else {
-                    ac.is_match(needles, *f, v)
+                    search.is_match(needles, *f, v)
                 }
             }
             StrTest::Regex(r) => r.is_match(v),
@@ -115,7 +115,7 @@ impl StrTest {
 /// `/` (rules on paths without a directory) is then one vectorised byte
 /// search, without the automaton's per-call setup.
 #[derive(Debug, Clone, Default)]
-pub struct LazyAc(OnceLock<Search>);
+pub struct LazySearch(OnceLock<Search>);
 
 #[derive(Debug, Clone)]
 enum Search {
@@ -144,7 +144,7 @@ impl Search {
     }
 }
 
-impl LazyAc {
+impl LazySearch {
     /// Whether `v` contains any needle (needles already folded when `fold`).
     fn is_match(&self, needles: &[String], fold: bool, v: &str) -> bool {
         match self.0.get_or_init(|| Search::new(needles, fold)) {
@@ -250,7 +250,7 @@ pub fn compile_patterns(
     if !contains.is_empty() {
         let unicode = contains.iter().any(|c| !c.is_ascii());
         tests.push(StrTest::Contains {
-            ac: LazyAc::default(),
+            search: LazySearch::default(),
             needles: contains,
             fold: f,
             fold_unicode: f && unicode,
@@ -567,7 +567,7 @@ mod tests {
                     .ascii_case_insensitive(fold)
                     .build(needles)
                     .unwrap();
-                let lazy = LazyAc::default();
+                let lazy = LazySearch::default();
                 for n in 0..300 {
                     let v = word(n % 12);
                     assert_eq!(
