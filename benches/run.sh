@@ -48,13 +48,18 @@ rm -rf "$EW"; mkdir -p "$EW"
 cp "$CORPORA"/elastic/rules/windows/*.toml "$EW/"
 
 now() { date +%s.%N; }
-best() { python3 -c "import sys;a=float(sys.argv[2])-float(sys.argv[1]);b=sys.argv[3];print(a if b=='' else min(a,float(b)))" "$@"; }
-# best wall time of RUNS runs of a command; its stdout goes to $2
+# wall time of one run of a command, the shortest of it and $2 (if any);
+# its stdout goes to $1, its stderr to $1.err
+run_min() {
+  local out=$1 b=$2 t0 t1; shift 2
+  t0=$(now); "$@" > "$out" 2> "$out.err" || true; t1=$(now)
+  python3 -c "import sys;a=float(sys.argv[2])-float(sys.argv[1]);b=sys.argv[3];print(a if b=='' else min(a,float(b)))" "$t0" "$t1" "$b"
+}
+# best wall time of RUNS runs of a command; its stdout goes to $1
 timeit() {
   local b="" out=$1; shift
   for _ in $(seq "$RUNS"); do
-    local t0 t1; t0=$(now); "$@" > "$out" 2> "$out.err" || true; t1=$(now)
-    b=$(best "$t0" "$t1" "$b")
+    b=$(run_min "$out" "$b" "$@")
   done
   echo "$b"
 }
@@ -62,13 +67,11 @@ timeit() {
 # over seconds: both tools meet the same drift); sets SS and RS, the best
 # wall times
 timepair() {
-  local set=$1 events=$2 t0 t1
+  local set=$1 events=$2
   SS=""; RS=""
   for _ in $(seq "$RUNS"); do
-    t0=$(now); "$SIEMC" match --quiet --rules "$set" --events "$events" > "$OUT/siemc.out" 2> "$OUT/siemc.out.err" || true; t1=$(now)
-    SS=$(best "$t0" "$t1" "$SS")
-    t0=$(now); "$RSIGMA" engine eval --quiet --output-format ndjson --rules "$set" --event "@$events" > "$OUT/rsigma.out" 2> "$OUT/rsigma.out.err" || true; t1=$(now)
-    RS=$(best "$t0" "$t1" "$RS")
+    SS=$(run_min "$OUT/siemc.out" "$SS" "$SIEMC" match --quiet --rules "$set" --events "$events")
+    RS=$(run_min "$OUT/rsigma.out" "$RS" "$RSIGMA" engine eval --quiet --output-format ndjson --rules "$set" --event "@$events")
   done
 }
 rate() { python3 -c "import sys;print('%.0f'%(float(sys.argv[1])/float(sys.argv[2])))" "$@"; }
